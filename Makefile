@@ -1,0 +1,43 @@
+# `make run` and `make test` are all a new machine needs.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+
+export TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS :=
+
+.PHONY: install run test bench lock clean
+
+install: $(STAMP)
+
+$(STAMP): requirements.lock pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+run: install
+	$(BIN)/labeltrail db upgrade
+	$(BIN)/labeltrail serve
+
+# The suite runs on SQLite always and on PostgreSQL when one answers at $(PG_TEST_URL).
+test: install
+	@if $(BIN)/python -m tests.support.pg_probe "$(PG_TEST_URL)"; then \
+		LABELTRAIL_TEST_POSTGRES_URL="$(PG_TEST_URL)" $(BIN)/python -m pytest; \
+	else \
+		echo "!!! PostgreSQL does not answer at $(PG_TEST_URL): running on SQLite only"; \
+		$(BIN)/python -m pytest; \
+	fi
+
+bench: install
+	$(BIN)/pip install --quiet --require-hashes -r requirements.lock
+	LABELTRAIL_BENCH_POSTGRES_URL="$(PG_TEST_URL)" $(BIN)/python benchmarks/ingest.py
+
+# Regenerate the hash-pinned lock after changing dependencies in pyproject.toml.
+lock:
+	$(BIN)/pip install --quiet uv
+	$(BIN)/uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 -o requirements.lock
+
+clean:
+	rm -rf $(VENV)

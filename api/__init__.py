@@ -1,0 +1,1 @@
+"""HTTP only: the app factory, authentication, REST routers and the error table."""

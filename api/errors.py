@@ -1,0 +1,60 @@
+"""The one error table: domain error codes to HTTP statuses, and every error as ``{"error": {...}}``."""
+
+import uuid
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
+from starlette.exceptions import HTTPException
+
+from catalog.errors import DomainError
+from catalog.logging import get_logger
+
+STATUS_BY_CODE = {
+    "UNAUTHENTICATED": 401,
+    "FORBIDDEN": 403,
+    "NOT_FOUND": 404,
+    "CONFLICT": 409,
+    "INVALID_INPUT": 422,
+}
+_CODE_BY_HTTP_STATUS = {status: code for code, status in STATUS_BY_CODE.items()}
+log = get_logger(__name__)
+
+
+def error_body(code: str, message: str, details=None) -> dict:
+    error = {"code": code, "message": message}
+    if details is not None:
+        error["details"] = details
+    return {"error": error}
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def domain_error(_request: Request, exc: DomainError) -> JSONResponse:
+        status = STATUS_BY_CODE.get(exc.code, 500)
+        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        return JSONResponse(error_body(exc.code, exc.message, exc.details), status, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        details = [
+            {"location": ".".join(str(part) for part in e["loc"]), "problem": e["msg"]} for e in exc.errors()
+        ]
+        message = "; ".join(f"{d['location']}: {d['problem']}" for d in details[:5])
+        return JSONResponse(error_body("INVALID_INPUT", message, details), 422)
+
+    @app.exception_handler(IntegrityError)
+    async def integrity_error(_request: Request, _exc: IntegrityError) -> JSONResponse:
+        return JSONResponse(error_body("CONFLICT", "the change conflicts with data written concurrently"), 409)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(_request: Request, exc: HTTPException) -> JSONResponse:
+        code = _CODE_BY_HTTP_STATUS.get(exc.status_code, "HTTP_ERROR")
+        return JSONResponse(error_body(code, str(exc.detail)), exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        request_id = getattr(request.state, "request_id", str(uuid.uuid4()))
+        log.exception("unhandled error", request_id=request_id, path=request.url.path)
+        return JSONResponse(error_body("INTERNAL", f"internal error (request id {request_id})"), 500)

@@ -1,0 +1,1 @@
+"""labeltrail's domain: models, services, authorization, import and the CLI."""

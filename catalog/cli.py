@@ -1,0 +1,118 @@
+"""The ``labeltrail`` command line. Each command owns its transaction(s)."""
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from tqdm import tqdm
+
+from catalog import migrate
+from catalog.authz import Role
+from catalog.config import get_settings
+from catalog.db import make_engine, make_sessionmaker, transaction
+from catalog.errors import DomainError
+from catalog.importing.formats import Format
+from catalog.importing.importer import run_import
+from catalog.importing.reading import open_file
+from catalog.logging import configure_logging
+from catalog.services import datasets, principals
+
+app = typer.Typer(help="labeltrail: provenance and governance for LLM fine-tuning data.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+users_app = typer.Typer(help="Principals and their API keys.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(users_app, name="users")
+
+
+def _sessions():
+    return make_sessionmaker(make_engine(get_settings().database_url))
+
+
+def _fail(error: DomainError) -> None:
+    typer.secho(f"error: {error.message}", err=True, fg=typer.colors.RED)
+    raise typer.Exit(2)
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Migrate the database to the latest schema (or REVISION)."""
+    migrate.upgrade(get_settings().database_url, revision)
+    typer.echo(f"database at {revision}")
+
+
+@users_app.command("create")
+def users_create(
+    name: str,
+    role: Annotated[Role, typer.Option(help="One of the roles the policy knows.")],
+) -> None:
+    """Create a principal; its API key is printed once, alone on the last line."""
+    try:
+        with transaction(_sessions()) as session:
+            created, key = principals.create_principal(
+                session, principal=principals.system_principal(session), name=name, role=role
+            )
+    except DomainError as error:
+        _fail(error)
+    typer.echo(f"created {created.name} ({created.role.value}); its API key, shown only now:")
+    typer.echo(key)
+
+
+@app.command("import")
+def import_file(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    dataset: Annotated[str, typer.Option(help="Name of the dataset to import into.")],
+    format: Annotated[Format, typer.Option("--format", help="How the file is laid out.")],
+    sync: Annotated[bool, typer.Option(help="The file is the new upstream: match by prompt, retire the missing.")] = False,
+    dry_run: Annotated[bool, typer.Option(help="Validate and report; write nothing.")] = False,
+    question: Annotated[str | None, typer.Option(help="Label question that receives the responses.")] = None,
+    actor: Annotated[str, typer.Option("--as", help="Principal recorded as the importer.")] = principals.SYSTEM_NAME,
+    batch_size: Annotated[int | None, typer.Option(min=1)] = None,
+) -> None:
+    """Import instruction (alpaca), chat or preference data (JSON or JSON lines, gzip too)."""
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    try:
+        with transaction(_sessions()) as session, open_file(file) as stream:
+            principal = _actor(session, actor)
+            report = run_import(
+                session,
+                stream=stream,
+                batch_size=batch_size or settings.import_batch_size,
+                checkpoint=(lambda: None) if dry_run else session.commit,
+                progress=lambda items: tqdm(items, unit=" items", disable=not sys.stderr.isatty()),
+                principal=principal,
+                dataset_id=datasets.find_dataset_id(session, principal=principal, name=dataset),
+                fmt=format,
+                file_name=file.name,
+                sync=sync,
+                dry_run=dry_run,
+                question=question,
+            )
+            if dry_run:
+                session.rollback()
+    except DomainError as error:
+        _fail(error)
+    typer.echo(json.dumps(report.__dict__, indent=2))
+    if report.rejected:
+        raise typer.Exit(1)
+
+
+def _actor(session, name: str):
+    if name == principals.SYSTEM_NAME:
+        return principals.system_principal(session)
+    found = principals.find_principal(session, name)
+    if found is None:
+        raise typer.BadParameter(f"no principal named '{name}'", param_hint="--as")
+    return found
+
+
+@app.command("serve")
+def serve(host: str | None = None, port: int | None = None) -> None:
+    """Serve the REST API (run `labeltrail db upgrade` first)."""
+    import uvicorn
+
+    settings = get_settings()
+    # By import string: the catalog never imports the API package above it.
+    uvicorn.run("api.app:create_app", factory=True, host=host or settings.host, port=port or settings.port)

@@ -1,0 +1,231 @@
+"""Pydantic DTOs: what services accept and return. Both APIs speak exactly these shapes."""
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from catalog.authz import Role
+from catalog.label_schema import LabelSchema
+
+T = TypeVar("T")
+Text = Annotated[str, Field(max_length=1_000_000)]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None
+
+
+class PrincipalOut(BaseModel):
+    name: str
+    role: Role
+
+
+# --- datasets and guidelines -------------------------------------------------------------
+
+
+class Origin(_In):
+    source: str = ""
+    method: str = ""
+    licence: str = ""
+
+
+class DatasetCreate(_In):
+    name: Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_.-]+$")]
+    description: str = ""
+    purpose: str = ""
+    origin: Origin = Field(default_factory=Origin)
+    legal_basis: str = ""
+    task_types: list[str] = Field(default_factory=list)
+    label_schema: LabelSchema
+
+
+class DatasetOut(BaseModel):
+    id: uuid.UUID
+    name: str
+    description: str
+    purpose: str
+    origin: Origin
+    legal_basis: str
+    task_types: list[str]
+    label_schema: LabelSchema
+    created_by: str
+    created_at: datetime
+
+
+class GuidelineCreate(_In):
+    text: Annotated[str, Field(min_length=1, max_length=1_000_000)]
+
+
+class GuidelineOut(BaseModel):
+    id: uuid.UUID
+    dataset_id: uuid.UUID
+    version: int
+    sha256: str
+    text: str
+    author: str
+    created_at: datetime
+
+
+# --- records ------------------------------------------------------------------------------
+
+
+class Message(_In):
+    role: Literal["system", "user", "assistant"]
+    content: Text
+
+
+SPLITS = ("train", "validation", "test")
+KNOWN_METADATA = ("task_type", "domain", "language", "split", "subject_id")
+
+
+class RecordIn(_In):
+    messages: list[Message] = Field(min_length=1)
+    candidates: list[Text] | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    external_id: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+
+    @model_validator(mode="after")
+    def _known_metadata(self) -> "RecordIn":
+        for key in KNOWN_METADATA:
+            if key in self.metadata and not isinstance(self.metadata[key], str):
+                raise ValueError(f"metadata.{key} must be a string")
+        if self.metadata.get("split", SPLITS[0]) not in SPLITS:
+            raise ValueError(f"metadata.split must be one of {', '.join(SPLITS)}")
+        return self
+
+    def content(self) -> dict[str, Any]:
+        content: dict[str, Any] = {"messages": [m.model_dump() for m in self.messages]}
+        if self.candidates is not None:
+            content["candidates"] = list(self.candidates)
+        return content
+
+
+class RecordsCreate(_In):
+    records: list[RecordIn] = Field(min_length=1, max_length=10_000)
+
+
+class RecordIds(BaseModel):
+    ids: list[uuid.UUID]
+
+
+class RecordOut(BaseModel):
+    id: uuid.UUID
+    dataset_id: uuid.UUID
+    external_id: str | None
+    messages: list[Message]
+    candidates: list[str] | None
+    metadata: dict[str, Any]
+    content_sha256: str
+    created_at: datetime
+    retired_at: datetime | None
+
+
+# --- annotations --------------------------------------------------------------------------
+
+
+class SourceKind(StrEnum):
+    HUMAN = "human"
+    MODEL = "model"
+    IMPORT = "import"
+    ADJUDICATION = "adjudication"
+
+
+class Source(_In):
+    """Where a value came from. ``model`` needs the model's name; ``import`` the file."""
+
+    kind: SourceKind = SourceKind.HUMAN
+    model: str | None = None
+    model_version: str | None = None
+    file: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_kind_name(cls, data: Any) -> Any:
+        return {"kind": data} if isinstance(data, str) else data
+
+    @model_validator(mode="after")
+    def _details(self) -> "Source":
+        if self.kind is SourceKind.MODEL and not self.model:
+            raise ValueError("a 'model' source needs the model's name in 'model'")
+        if self.kind is SourceKind.IMPORT and not self.file:
+            raise ValueError("an 'import' source needs the file it came from in 'file'")
+        return self
+
+
+class Status(StrEnum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+
+
+AuthorStatus = Literal[Status.DRAFT, Status.SUBMITTED]
+
+
+class AnnotationCreate(_In):
+    question: str
+    value: Any
+    source: Source = Field(default_factory=Source)
+    guideline_version: int | None = None
+    status: AuthorStatus = Status.SUBMITTED
+
+
+class AnnotationEdit(_In):
+    base_revision: int = Field(ge=1)
+    value: Any = None
+    status: AuthorStatus | None = None
+    reason: Annotated[str, Field(min_length=1, max_length=10_000)]
+    guideline_version: int | None = None
+
+    @model_validator(mode="after")
+    def _changes_something(self) -> "AnnotationEdit":
+        if "value" not in self.model_fields_set and self.status is None:
+            raise ValueError("an edit must change 'value' or 'status'")
+        return self
+
+
+class ReviewCreate(_In):
+    base_revision: int = Field(ge=1)
+    decision: Literal["accept", "reject"]
+    comment: Annotated[str, Field(max_length=10_000)] = ""
+
+
+class RevisionOut(BaseModel):
+    revision: int
+    kind: Literal["create", "edit", "review"]
+    actor: str
+    source: Source
+    guideline_version: int | None
+    created_at: datetime
+    value: Any
+    status: Status
+    reason: str | None
+    previous_sha256: str | None
+    sha256: str
+
+
+class AnnotationOut(BaseModel):
+    id: uuid.UUID
+    record_id: uuid.UUID
+    question: str
+    annotator: str
+    source: Source
+    created_at: datetime
+    revision: int
+    value: Any
+    status: Status
+    guideline_version: int | None
+    updated_at: datetime
+
+
+class History(BaseModel):
+    annotation_id: uuid.UUID
+    revisions: list[RevisionOut]

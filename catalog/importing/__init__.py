@@ -1,0 +1,1 @@
+"""Importing instruction, chat and preference files: parse, validate, write in whole batches, sync."""

@@ -1,0 +1,320 @@
+"""The import service: validated batches of records and imported responses, and ``--sync``.
+
+``--sync`` treats the file as the new upstream release of the dataset. Records are matched by
+prompt: new prompts become records, prompts missing from the file are retired, and a changed
+response becomes a new revision of the imported annotation, unless a person has edited or
+reviewed it since; then nothing is overwritten and the conflict is reported.
+"""
+
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from itertools import islice
+from typing import IO, Any
+
+from pydantic import ValidationError
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from catalog.authz import Action, Principal, require
+from catalog.dtos import SourceKind
+from catalog.errors import InvalidInput
+from catalog.importing.formats import RESPONSE_KIND, Format, FormatError, Parsed, parse
+from catalog.importing.reading import Item, Unreadable, iter_items
+from catalog.label_schema import validate_value
+from catalog.models import AnnotationRow, DatasetRow, RecordRow, RevisionRow, utcnow
+from catalog.services.annotations import current_revisions, new_annotation_rows, revision_row
+from catalog.services.datasets import label_schema_of, visible_dataset
+from catalog.services.guidelines import latest_version
+from catalog.services.records import insert_records, prompt_hash, record_row, retire_records
+
+MAX_REPORTED = 100
+_CHUNK = 500
+
+
+@dataclass
+class ImportReport:
+    file: str
+    format: str
+    sync: bool
+    dry_run: bool
+    read: int = 0
+    records_added: int = 0
+    records_matched: int = 0
+    records_retired: int = 0
+    annotations_added: int = 0
+    annotations_revised: int = 0
+    annotations_unchanged: int = 0
+    rejected: int = 0
+    errors: list[dict[str, str]] = field(default_factory=list)
+    conflicts: list[dict[str, str]] = field(default_factory=list)
+    retirement_skipped: str | None = None
+
+    def reject(self, location: str, reason: str) -> None:
+        self.rejected += 1
+        if len(self.errors) < MAX_REPORTED:
+            self.errors.append({"location": location, "reason": reason})
+
+
+@dataclass(frozen=True)
+class _Good:
+    location: str
+    parsed: Parsed
+    prompt_sha256: str
+
+
+class Importer:
+    """Imports one file's items into one dataset. ``checkpoint`` ends each batch (commit, or no-op)."""
+
+    def __init__(
+        self,
+        session: Session,
+        *,
+        principal: Principal,
+        dataset_id: uuid.UUID,
+        fmt: Format,
+        file_name: str,
+        sync: bool = False,
+        dry_run: bool = False,
+        question: str | None = None,
+    ) -> None:
+        self.session, self.principal, self.fmt = session, principal, fmt
+        self.dataset: DatasetRow = visible_dataset(session, principal, dataset_id)
+        require(principal, Action.IMPORT_RUN)
+        self.question = _response_question(self.dataset, fmt, question)
+        self.source = {"kind": SourceKind.IMPORT.value, "file": file_name}
+        self.guideline_version = latest_version(session, dataset_id)
+        self.report = ImportReport(file=file_name, format=fmt.value, sync=sync, dry_run=dry_run)
+        self._seen: dict[str, str] = {}
+
+    def run(self, items: Iterable[Item | Unreadable], *, batch_size: int, checkpoint: Callable[[], None]) -> ImportReport:
+        for batch in _batches(items, batch_size):
+            self._import_batch(batch)
+            checkpoint()
+        if self.report.sync:
+            self._retire_missing()
+            checkpoint()
+        return self.report
+
+    def _import_batch(self, batch: list[Item | Unreadable]) -> None:
+        good = [parsed for parsed in map(self._validate, batch) if parsed is not None]
+        existing = self._active_records_by_prompt([g.prompt_sha256 for g in good]) if self.report.sync else {}
+        now = utcnow()
+        new_records, new_annotations, new_revisions = [], [], []
+        matched: list[tuple[_Good, uuid.UUID]] = []
+        for item in good:
+            if item.prompt_sha256 in existing:
+                matched.append((item, existing[item.prompt_sha256]))
+                continue
+            row = record_row(self.dataset, item.parsed.record, self.principal.id, now)
+            new_records.append(row)
+            if item.parsed.response is not None:
+                annotation, revision = self._annotation_rows(row, item.parsed.response, now)
+                new_annotations.append(annotation)
+                new_revisions.append(revision)
+        self._sync_responses(matched, new_annotations, new_revisions, now)
+        insert_records(self.session, self.dataset.id, new_records)
+        if new_annotations:
+            self.session.execute(insert(AnnotationRow), new_annotations)
+        if new_revisions:
+            self.session.execute(insert(RevisionRow), new_revisions)
+        self.report.records_added += len(new_records)
+        self.report.records_matched += len(matched)
+        self.report.annotations_added += len(new_annotations)
+
+    def _validate(self, item: Item | Unreadable) -> _Good | None:
+        self.report.read += 1
+        if isinstance(item, Unreadable):
+            self.report.reject(item.location, item.reason)
+            return None
+        try:
+            parsed = parse(self.fmt, item.value)
+            if parsed.response is not None:
+                validate_value(self.question, parsed.response, parsed.record.content())
+        except FormatError as exc:
+            return self.report.reject(item.location, str(exc))
+        except ValidationError as exc:
+            return self.report.reject(item.location, _first_problem(exc))
+        except InvalidInput as exc:
+            return self.report.reject(item.location, exc.message)
+        messages = parsed.record.content()["messages"]
+        prompt = prompt_hash(messages, self.dataset.text_salt)
+        if self.report.sync:
+            if prompt in self._seen:
+                return self.report.reject(item.location, f"the same prompt as {self._seen[prompt]}")
+            self._seen[prompt] = item.location
+        return _Good(item.location, parsed, prompt)
+
+    def _annotation_rows(self, record: RecordRow | dict[str, Any], value: Any, now) -> tuple[dict, dict]:
+        return new_annotation_rows(
+            dataset=self.dataset,
+            record=record,
+            question=self.question.name,
+            actor_id=self.principal.id,
+            source=self.source,
+            value=value,
+            status="submitted",
+            guideline_version=self.guideline_version,
+            now=now,
+        )
+
+    def _active_records_by_prompt(self, prompts: list[str]) -> dict[str, RecordRow]:
+        found: dict[str, RecordRow] = {}
+        for start in range(0, len(prompts), _CHUNK):
+            rows = self.session.scalars(
+                select(RecordRow)
+                .where(
+                    RecordRow.dataset_id == self.dataset.id,
+                    RecordRow.retired_at.is_(None),
+                    RecordRow.prompt_sha256.in_(prompts[start : start + _CHUNK]),
+                )
+                .order_by(RecordRow.id)
+            )
+            for row in rows:
+                found.setdefault(row.prompt_sha256, row)
+        return found
+
+    def _sync_responses(self, matched, new_annotations: list, new_revisions: list, now) -> None:
+        """Bring the imported response of each matched record up to the file's."""
+        with_response = [(item, record) for item, record in matched if item.parsed.response is not None]
+        imported = self._imported_annotations([record.id for _item, record in with_response])
+        for item, record in with_response:
+            annotation = imported.get(record.id)
+            if annotation is None:
+                annotation_row, revision = self._annotation_rows(record, item.parsed.response, now)
+                new_annotations.append(annotation_row)
+                new_revisions.append(revision)
+                continue
+            row, current, touched_by_person = annotation
+            if current.value == item.parsed.response:
+                self.report.annotations_unchanged += 1
+            elif touched_by_person:
+                self._conflict(item, record, row)
+            else:
+                new_revisions.append(self._revised(row, record, current, item.parsed.response, now))
+                self.report.annotations_revised += 1
+
+    def _imported_annotations(self, record_ids: list[uuid.UUID]) -> dict[uuid.UUID, tuple]:
+        """Per record: the imported annotation, its current revision, and whether a person touched it."""
+        rows: list[AnnotationRow] = []
+        for start in range(0, len(record_ids), _CHUNK):
+            rows += self.session.scalars(
+                select(AnnotationRow)
+                .where(
+                    AnnotationRow.record_id.in_(record_ids[start : start + _CHUNK]),
+                    AnnotationRow.question == self.question.name,
+                )
+                .order_by(AnnotationRow.id)
+            ).all()
+        rows = [row for row in rows if row.source.get("kind") == SourceKind.IMPORT.value]
+        touched = self._touched_by_person([row.id for row in rows])
+        current = {}
+        for start in range(0, len(rows), _CHUNK):
+            current.update(current_revisions(self.session, [row.id for row in rows[start : start + _CHUNK]]))
+        result: dict[uuid.UUID, tuple] = {}
+        for row in rows:
+            result.setdefault(row.record_id, (row, current[row.id], row.id in touched))
+        return result
+
+    def _touched_by_person(self, annotation_ids: list[uuid.UUID]) -> set[uuid.UUID]:
+        touched: set[uuid.UUID] = set()
+        for start in range(0, len(annotation_ids), _CHUNK):
+            rows = self.session.execute(
+                select(RevisionRow.annotation_id, RevisionRow.source).where(
+                    RevisionRow.annotation_id.in_(annotation_ids[start : start + _CHUNK])
+                )
+            )
+            touched |= {aid for aid, source in rows if source.get("kind") != SourceKind.IMPORT.value}
+        return touched
+
+    def _revised(self, annotation: AnnotationRow, record: RecordRow, current: RevisionRow, value, now) -> dict:
+        return revision_row(
+            annotation_id=annotation.id,
+            record_sha256=record.content_sha256,
+            question=annotation.question,
+            revision=current.revision + 1,
+            kind="edit",
+            actor_id=self.principal.id,
+            source=self.source,
+            guideline_version=self.guideline_version,
+            value=value,
+            status=current.status,
+            reason=f"sync: the response changed upstream in {self.source['file']}",
+            created_at=now,
+            previous_sha256=current.sha256,
+            salt=self.dataset.text_salt,
+        )
+
+    def _conflict(self, item: _Good, record: RecordRow, annotation: AnnotationRow) -> None:
+        if len(self.report.conflicts) < MAX_REPORTED:
+            self.report.conflicts.append(
+                {
+                    "location": item.location,
+                    "record_id": str(record.id),
+                    "annotation_id": str(annotation.id),
+                    "reason": "the response changed upstream, but a person has edited or reviewed it since",
+                }
+            )
+
+    def _retire_missing(self) -> None:
+        """Retire active records whose prompt the file no longer has (only after a clean read)."""
+        if self.report.rejected:
+            self.report.retirement_skipped = (
+                f"{self.report.rejected} item(s) were rejected; their prompts cannot be told apart from "
+                "removed ones, so nothing was retired. Fix them and sync again."
+            )
+            return
+        rows = self.session.execute(
+            select(RecordRow.id, RecordRow.prompt_sha256).where(
+                RecordRow.dataset_id == self.dataset.id, RecordRow.retired_at.is_(None)
+            )
+        )
+        missing = [record_id for record_id, prompt in rows if prompt not in self._seen]
+        retire_records(
+            self.session,
+            principal=self.principal,
+            record_ids=missing,
+            reason=f"sync: no longer in {self.source['file']}",
+        )
+        self.report.records_retired = len(missing)
+
+
+def run_import(
+    session: Session,
+    *,
+    stream: IO[bytes],
+    batch_size: int,
+    checkpoint: Callable[[], None],
+    progress: Callable[[Iterable], Iterable] = lambda items: items,
+    **importer_options: Any,
+) -> ImportReport:
+    """Import a whole stream. The caller owns the transaction: ``checkpoint`` may commit each batch."""
+    importer = Importer(session, **importer_options)
+    return importer.run(progress(iter_items(stream)), batch_size=batch_size, checkpoint=checkpoint)
+
+
+def _response_question(dataset: DatasetRow, fmt: Format, name: str | None):
+    schema = label_schema_of(dataset)
+    if name is not None:
+        question = schema.question(name)
+        if question.kind != RESPONSE_KIND[fmt]:
+            raise InvalidInput(f"question '{name}' is a {question.kind} question; {fmt} responses need {RESPONSE_KIND[fmt]}")
+        return question
+    for question in schema.questions:
+        if question.kind == RESPONSE_KIND[fmt]:
+            return question
+    raise InvalidInput(
+        f"the dataset has no {RESPONSE_KIND[fmt]} question to hold {fmt} responses",
+        {"needed_kind": RESPONSE_KIND[fmt]},
+    )
+
+
+def _first_problem(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    return f"{'.'.join(map(str, error['loc'])) or 'record'}: {error['msg']}"
+
+
+def _batches(items: Iterable, size: int) -> Iterator[list]:
+    iterator = iter(items)
+    while batch := list(islice(iterator, size)):
+        yield batch

@@ -1,0 +1,316 @@
+"""Annotations and their append-only revisions: create, edit, review, read current values and history."""
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, func, insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from catalog.authz import Action, Principal, require, require_review, scope_datasets
+from catalog.dtos import (
+    AnnotationCreate,
+    AnnotationEdit,
+    AnnotationOut,
+    History,
+    ReviewCreate,
+    RevisionOut,
+    Source,
+    Status,
+)
+from catalog.errors import Conflict, NotFound
+from catalog.label_schema import validate_value
+from catalog.models import AnnotationRow, DatasetRow, RecordRow, RevisionRow, new_id, utcnow
+from catalog.provenance import revision_sha256
+from catalog.services.datasets import label_schema_of
+from catalog.services.guidelines import resolve_version
+from catalog.services.principals import principal_names
+from catalog.services.records import visible_record
+
+
+def create_annotation(
+    session: Session, *, principal: Principal, record_id: uuid.UUID, data: AnnotationCreate
+) -> AnnotationOut:
+    record = visible_record(session, principal, record_id)
+    require(principal, Action.ANNOTATION_CREATE)
+    if record.retired_at is not None:
+        raise Conflict("the record is retired and takes no new annotations", {"record_id": str(record_id)})
+    dataset = session.get_one(DatasetRow, record.dataset_id)
+    value = validate_value(label_schema_of(dataset).question(data.question), data.value, record.content)
+    annotation, revision = new_annotation_rows(
+        dataset=dataset,
+        record=record,
+        question=data.question,
+        actor_id=principal.id,
+        source=data.source.model_dump(exclude_none=True),
+        value=value,
+        status=data.status.value,
+        guideline_version=resolve_version(session, dataset.id, data.guideline_version),
+        now=utcnow(),
+    )
+    session.execute(insert(AnnotationRow), [annotation])
+    session.execute(insert(RevisionRow), [revision])
+    return get_annotation(session, principal=principal, annotation_id=annotation["id"])
+
+
+def new_annotation_rows(
+    *,
+    dataset: DatasetRow,
+    record: RecordRow | dict[str, Any],
+    question: str,
+    actor_id: uuid.UUID,
+    source: dict[str, Any],
+    value: Any,
+    status: str,
+    guideline_version: int | None,
+    now: datetime,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The annotation row and its first revision, for a value already validated."""
+    record_id, record_sha256 = (
+        (record["id"], record["content_sha256"]) if isinstance(record, dict) else (record.id, record.content_sha256)
+    )
+    annotation = {
+        "id": new_id(),
+        "dataset_id": dataset.id,
+        "record_id": record_id,
+        "question": question,
+        "annotator_id": actor_id,
+        "source": source,
+        "created_at": now,
+    }
+    revision = revision_row(
+        annotation_id=annotation["id"],
+        record_sha256=record_sha256,
+        question=question,
+        revision=1,
+        kind="create",
+        actor_id=actor_id,
+        source=source,
+        guideline_version=guideline_version,
+        value=value,
+        status=status,
+        reason=None,
+        created_at=now,
+        previous_sha256=None,
+        salt=dataset.text_salt,
+    )
+    return annotation, revision
+
+
+def revision_row(**fields: Any) -> dict[str, Any]:
+    """A revision row with its chained hash; ``fields`` are those :func:`revision_sha256` covers."""
+    salt = fields.pop("salt")
+    row = {key: value for key, value in fields.items() if key not in ("record_sha256", "question")}
+    return {"id": new_id(), **row, "sha256": revision_sha256(**fields, salt=salt)}
+
+
+def edit_annotation(
+    session: Session, *, principal: Principal, annotation_id: uuid.UUID, data: AnnotationEdit
+) -> AnnotationOut:
+    annotation, record, dataset = _visible_annotation(session, principal, annotation_id)
+    require(principal, Action.ANNOTATION_EDIT, owner_id=annotation.annotator_id)
+    current = _current_revision(session, annotation_id)
+    _refuse_stale(session, principal, data.base_revision, current)
+    value = current.value
+    if "value" in data.model_fields_set:
+        value = validate_value(label_schema_of(dataset).question(annotation.question), data.value, record.content)
+    status = data.status.value if data.status else _status_after_edit(current, value)
+    append_revision(
+        session,
+        principal=principal,
+        annotation=annotation,
+        record=record,
+        dataset=dataset,
+        current=current,
+        kind="edit",
+        source={"kind": "human"},
+        value=value,
+        status=status,
+        reason=data.reason,
+        guideline_version=resolve_version(session, dataset.id, data.guideline_version),
+    )
+    return get_annotation(session, principal=principal, annotation_id=annotation_id)
+
+
+def _status_after_edit(current: RevisionRow, value: Any) -> str:
+    """A changed value needs a new review: accepted or rejected work goes back to submitted."""
+    if value != current.value and current.status in (Status.ACCEPTED, Status.REJECTED):
+        return Status.SUBMITTED.value
+    return current.status
+
+
+def review_annotation(
+    session: Session, *, principal: Principal, annotation_id: uuid.UUID, data: ReviewCreate
+) -> AnnotationOut:
+    annotation, record, dataset = _visible_annotation(session, principal, annotation_id)
+    require_review(principal, annotation.annotator_id)
+    current = _current_revision(session, annotation_id)
+    _refuse_stale(session, principal, data.base_revision, current)
+    append_revision(
+        session,
+        principal=principal,
+        annotation=annotation,
+        record=record,
+        dataset=dataset,
+        current=current,
+        kind="review",
+        source={"kind": "human"},
+        value=current.value,
+        status=(Status.ACCEPTED if data.decision == "accept" else Status.REJECTED).value,
+        reason=data.comment,
+        guideline_version=resolve_version(session, dataset.id, None),
+    )
+    return get_annotation(session, principal=principal, annotation_id=annotation_id)
+
+
+def append_revision(
+    session: Session,
+    *,
+    principal: Principal,
+    annotation: AnnotationRow,
+    record: RecordRow,
+    dataset: DatasetRow,
+    current: RevisionRow,
+    kind: str,
+    source: dict[str, Any],
+    value: Any,
+    status: str,
+    reason: str | None,
+    guideline_version: int | None,
+) -> None:
+    """Add the revision after ``current``. Losing a race to another writer is a 409, never a fork."""
+    row = revision_row(
+        annotation_id=annotation.id,
+        record_sha256=record.content_sha256,
+        question=annotation.question,
+        revision=current.revision + 1,
+        kind=kind,
+        actor_id=principal.id,
+        source=source,
+        guideline_version=guideline_version,
+        value=value,
+        status=status,
+        reason=reason,
+        created_at=utcnow(),
+        previous_sha256=current.sha256,
+        salt=dataset.text_salt,
+    )
+    try:
+        with session.begin_nested():
+            session.execute(insert(RevisionRow), [row])
+    except IntegrityError:
+        _refuse_stale(session, principal, current.revision, _current_revision(session, annotation.id))
+        raise
+
+
+def _refuse_stale(session: Session, principal: Principal, base_revision: int, current: RevisionRow) -> None:
+    if base_revision != current.revision:
+        latest = get_annotation(session, principal=principal, annotation_id=current.annotation_id)
+        raise Conflict(
+            f"revision {base_revision} is not the current revision ({current.revision}); "
+            "re-apply the change to the current revision",
+            {"current": latest.model_dump(mode="json")},
+        )
+
+
+def get_annotation(session: Session, *, principal: Principal, annotation_id: uuid.UUID) -> AnnotationOut:
+    annotation, _record, _dataset = _visible_annotation(session, principal, annotation_id)
+    return _current_dtos(session, [annotation])[0]
+
+
+def list_record_annotations(
+    session: Session, *, principal: Principal, record_id: uuid.UUID
+) -> list[AnnotationOut]:
+    visible_record(session, principal, record_id)
+    rows = session.scalars(
+        select(AnnotationRow).where(AnnotationRow.record_id == record_id).order_by(AnnotationRow.id)
+    ).all()
+    return _current_dtos(session, rows)
+
+
+def get_history(session: Session, *, principal: Principal, annotation_id: uuid.UUID) -> History:
+    _visible_annotation(session, principal, annotation_id)
+    rows = session.scalars(
+        select(RevisionRow).where(RevisionRow.annotation_id == annotation_id).order_by(RevisionRow.revision)
+    ).all()
+    names = principal_names(session, (row.actor_id for row in rows))
+    return History(annotation_id=annotation_id, revisions=[_revision_dto(row, names) for row in rows])
+
+
+def current_revisions(session: Session, annotation_ids: list[uuid.UUID]) -> dict[uuid.UUID, RevisionRow]:
+    """The latest revision of each annotation: its current value."""
+    if not annotation_ids:
+        return {}
+    latest = (
+        select(RevisionRow.annotation_id, func.max(RevisionRow.revision).label("revision"))
+        .where(RevisionRow.annotation_id.in_(annotation_ids))
+        .group_by(RevisionRow.annotation_id)
+        .subquery()
+    )
+    rows = session.scalars(
+        select(RevisionRow).join(
+            latest,
+            and_(RevisionRow.annotation_id == latest.c.annotation_id, RevisionRow.revision == latest.c.revision),
+        )
+    ).all()
+    return {row.annotation_id: row for row in rows}
+
+
+def _current_revision(session: Session, annotation_id: uuid.UUID) -> RevisionRow:
+    return current_revisions(session, [annotation_id])[annotation_id]
+
+
+def _visible_annotation(
+    session: Session, principal: Principal, annotation_id: uuid.UUID
+) -> tuple[AnnotationRow, RecordRow, DatasetRow]:
+    stmt = scope_datasets(
+        select(AnnotationRow, RecordRow, DatasetRow)
+        .join(RecordRow, RecordRow.id == AnnotationRow.record_id)
+        .join(DatasetRow, DatasetRow.id == AnnotationRow.dataset_id)
+        .where(AnnotationRow.id == annotation_id),
+        principal,
+        AnnotationRow.dataset_id,
+    )
+    found = session.execute(stmt).first()
+    if found is None:
+        raise NotFound("annotation not found", {"annotation_id": str(annotation_id)})
+    return found.AnnotationRow, found.RecordRow, found.DatasetRow
+
+
+def _current_dtos(session: Session, annotations) -> list[AnnotationOut]:
+    current = current_revisions(session, [row.id for row in annotations])
+    names = principal_names(session, (row.annotator_id for row in annotations))
+    return [_annotation_dto(row, current[row.id], names) for row in annotations]
+
+
+def _annotation_dto(row: AnnotationRow, current: RevisionRow, names: dict[uuid.UUID, str]) -> AnnotationOut:
+    return AnnotationOut(
+        id=row.id,
+        record_id=row.record_id,
+        question=row.question,
+        annotator=names.get(row.annotator_id, ""),
+        source=Source.model_validate(row.source),
+        created_at=row.created_at,
+        revision=current.revision,
+        value=current.value,
+        status=current.status,
+        guideline_version=current.guideline_version,
+        updated_at=current.created_at,
+    )
+
+
+def _revision_dto(row: RevisionRow, names: dict[uuid.UUID, str]) -> RevisionOut:
+    return RevisionOut(
+        revision=row.revision,
+        kind=row.kind,
+        actor=names.get(row.actor_id, ""),
+        source=Source.model_validate(row.source),
+        guideline_version=row.guideline_version,
+        created_at=row.created_at,
+        value=row.value,
+        status=row.status,
+        reason=row.reason,
+        previous_sha256=row.previous_sha256,
+        sha256=row.sha256,
+    )

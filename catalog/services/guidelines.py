@@ -1,0 +1,70 @@
+"""Guidelines: versioned per dataset; a version, once written, never changes."""
+
+import uuid
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from catalog.authz import Action, Principal, require
+from catalog.dtos import GuidelineCreate, GuidelineOut
+from catalog.errors import InvalidInput
+from catalog.hashing import sha256_hex
+from catalog.models import GuidelineRow
+from catalog.services.datasets import visible_dataset
+from catalog.services.principals import principal_names
+
+
+def add_guideline(
+    session: Session, *, principal: Principal, dataset_id: uuid.UUID, data: GuidelineCreate
+) -> GuidelineOut:
+    visible_dataset(session, principal, dataset_id)
+    require(principal, Action.GUIDELINE_CREATE)
+    row = GuidelineRow(
+        dataset_id=dataset_id,
+        version=(latest_version(session, dataset_id) or 0) + 1,
+        text=data.text,
+        sha256=sha256_hex(data.text.encode("utf-8")),
+        author_id=principal.id,
+    )
+    session.add(row)
+    session.flush()
+    return _to_dto(row, {principal.id: principal.name})
+
+
+def list_guidelines(session: Session, *, principal: Principal, dataset_id: uuid.UUID) -> list[GuidelineOut]:
+    visible_dataset(session, principal, dataset_id)
+    rows = session.scalars(
+        select(GuidelineRow).where(GuidelineRow.dataset_id == dataset_id).order_by(GuidelineRow.version)
+    ).all()
+    names = principal_names(session, (row.author_id for row in rows))
+    return [_to_dto(row, names) for row in rows]
+
+
+def latest_version(session: Session, dataset_id: uuid.UUID) -> int | None:
+    return session.scalar(select(func.max(GuidelineRow.version)).where(GuidelineRow.dataset_id == dataset_id))
+
+
+def resolve_version(session: Session, dataset_id: uuid.UUID, requested: int | None) -> int | None:
+    """The guideline version an annotation is made under: the one named, else the latest (or none)."""
+    if requested is None:
+        return latest_version(session, dataset_id)
+    exists = session.scalar(
+        select(GuidelineRow.id).where(GuidelineRow.dataset_id == dataset_id, GuidelineRow.version == requested)
+    )
+    if exists is None:
+        raise InvalidInput(
+            f"guideline version {requested} does not exist for this dataset", {"guideline_version": requested}
+        )
+    return requested
+
+
+def _to_dto(row: GuidelineRow, names: dict[uuid.UUID, str]) -> GuidelineOut:
+    return GuidelineOut(
+        id=row.id,
+        dataset_id=row.dataset_id,
+        version=row.version,
+        sha256=row.sha256,
+        text=row.text,
+        author=names.get(row.author_id, ""),
+        created_at=row.created_at,
+    )

@@ -1,0 +1,129 @@
+"""Records: immutable prompts (multi-turn messages, optional candidates) with their metadata."""
+
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from catalog.authz import Action, Principal, require, scope_datasets
+from catalog.dtos import Page, RecordIds, RecordIn, RecordOut
+from catalog.errors import Conflict, NotFound
+from catalog.hashing import content_hash
+from catalog.models import DatasetRow, RecordRow, new_id, utcnow
+from catalog.pagination import fetch_page
+from catalog.services.datasets import visible_dataset
+
+_LOOKUP_CHUNK = 500
+
+
+def add_records(
+    session: Session, *, principal: Principal, dataset_id: uuid.UUID, records: Sequence[RecordIn]
+) -> RecordIds:
+    """Add records all together or not at all (the caller's transaction rolls back on error)."""
+    dataset = visible_dataset(session, principal, dataset_id)
+    require(principal, Action.RECORD_CREATE)
+    rows = [record_row(dataset, record, principal.id, utcnow()) for record in records]
+    insert_records(session, dataset_id, rows)
+    return RecordIds(ids=[row["id"] for row in rows])
+
+
+def record_row(dataset: DatasetRow, record: RecordIn, actor_id: uuid.UUID, now: datetime) -> dict[str, Any]:
+    """The row for one new record, hashes included (texts hashed as salted digests)."""
+    content = record.content()
+    return {
+        "id": new_id(),
+        "dataset_id": dataset.id,
+        "external_id": record.external_id,
+        "content": content,
+        "meta": record.metadata,
+        "content_sha256": content_hash(content, dataset.text_salt),
+        "prompt_sha256": prompt_hash(content["messages"], dataset.text_salt),
+        "created_by": actor_id,
+        "created_at": now,
+    }
+
+
+def prompt_hash(messages: list[dict[str, str]], salt: bytes) -> str:
+    """What identifies a prompt across re-imports: its messages, without candidates or labels."""
+    return content_hash(messages, salt)
+
+
+def insert_records(session: Session, dataset_id: uuid.UUID, rows: list[dict[str, Any]]) -> None:
+    _refuse_taken_external_ids(session, dataset_id, [row["external_id"] for row in rows if row["external_id"]])
+    if rows:
+        session.execute(insert(RecordRow), rows)
+
+
+def _refuse_taken_external_ids(session: Session, dataset_id: uuid.UUID, external_ids: list[str]) -> None:
+    repeated = sorted({eid for eid in external_ids if external_ids.count(eid) > 1}) if external_ids else []
+    taken: list[str] = []
+    for start in range(0, len(external_ids), _LOOKUP_CHUNK):
+        chunk = external_ids[start : start + _LOOKUP_CHUNK]
+        taken += session.scalars(
+            select(RecordRow.external_id).where(RecordRow.dataset_id == dataset_id, RecordRow.external_id.in_(chunk))
+        ).all()
+    if repeated or taken:
+        duplicates = sorted(set(repeated) | set(taken))
+        raise Conflict(
+            f"external_id already used in this dataset: {', '.join(duplicates[:10])}",
+            {"external_ids": duplicates},
+        )
+
+
+def list_records(
+    session: Session,
+    *,
+    principal: Principal,
+    dataset_id: uuid.UUID,
+    limit: int,
+    cursor: str | None = None,
+    include_retired: bool = False,
+) -> Page[RecordOut]:
+    visible_dataset(session, principal, dataset_id)
+    stmt = select(RecordRow).where(RecordRow.dataset_id == dataset_id)
+    if not include_retired:
+        stmt = stmt.where(RecordRow.retired_at.is_(None))
+    rows, next_cursor = fetch_page(session, stmt, RecordRow.id, limit=limit, cursor=cursor)
+    return Page(items=[to_dto(row.RecordRow) for row in rows], next_cursor=next_cursor)
+
+
+def get_record(session: Session, *, principal: Principal, record_id: uuid.UUID) -> RecordOut:
+    return to_dto(visible_record(session, principal, record_id))
+
+
+def visible_record(session: Session, principal: Principal, record_id: uuid.UUID) -> RecordRow:
+    stmt = scope_datasets(select(RecordRow).where(RecordRow.id == record_id), principal, RecordRow.dataset_id)
+    row = session.scalar(stmt)
+    if row is None:
+        raise NotFound("record not found", {"record_id": str(record_id)})
+    return row
+
+
+def retire_records(
+    session: Session, *, principal: Principal, record_ids: Iterable[uuid.UUID], reason: str
+) -> None:
+    """Exclude records from future releases. Nothing is deleted; the retirement is stamped."""
+    require(principal, Action.RECORD_RETIRE)
+    ids = list(record_ids)
+    now = utcnow()
+    for start in range(0, len(ids), _LOOKUP_CHUNK):
+        for row in session.scalars(select(RecordRow).where(RecordRow.id.in_(ids[start : start + _LOOKUP_CHUNK]))):
+            row.retired_at, row.retired_by, row.retire_reason = now, principal.id, reason
+    session.flush()
+
+
+def to_dto(row: RecordRow) -> RecordOut:
+    return RecordOut(
+        id=row.id,
+        dataset_id=row.dataset_id,
+        external_id=row.external_id,
+        messages=row.content["messages"],
+        candidates=row.content.get("candidates"),
+        metadata=row.meta,
+        content_sha256=row.content_sha256,
+        created_at=row.created_at,
+        retired_at=row.retired_at,
+    )
