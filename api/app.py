@@ -1,5 +1,6 @@
 """The FastAPI application factory."""
 
+import time
 import uuid
 
 import structlog
@@ -9,7 +10,9 @@ from api.errors import install_error_handlers
 from api.routes import annotations, datasets, imports, me, records
 from catalog.config import Settings, get_settings
 from catalog.db import make_engine, make_sessionmaker
-from catalog.logging import configure_logging
+from catalog.logging import configure_logging, get_logger
+
+log = get_logger("labeltrail.http")
 
 
 def create_app(settings: Settings | None = None, sessions=None) -> FastAPI:
@@ -22,10 +25,19 @@ def create_app(settings: Settings | None = None, sessions=None) -> FastAPI:
     install_error_handlers(app)
 
     @app.middleware("http")
-    async def request_id(request: Request, call_next):
+    async def request_log(request: Request, call_next):
+        """One structured line per request (never headers: they carry keys), tagged with a request id."""
         request.state.request_id = request.headers.get("x-request-id") or str(uuid.uuid4())
+        started = time.perf_counter()
         with structlog.contextvars.bound_contextvars(request_id=request.state.request_id):
             response = await call_next(request)
+            log.info(
+                "request",
+                method=request.method,
+                path=request.url.path,
+                status=response.status_code,
+                ms=round((time.perf_counter() - started) * 1000, 1),
+            )
         response.headers["x-request-id"] = request.state.request_id
         return response
 

@@ -85,7 +85,7 @@ def can(principal: Principal, action: Action, owner_id: uuid.UUID | None = None)
 
 def require(principal: Principal, action: Action, owner_id: uuid.UUID | None = None) -> None:
     if not can(principal, action, owner_id):
-        raise Forbidden(f"role '{principal.role}' may not {action.value.replace(':', ' ')}")
+        raise Forbidden(f"role '{principal.role}' is not permitted '{action.value}'", {"action": action.value})
 
 
 def require_review(principal: Principal, annotator_id: uuid.UUID) -> None:

@@ -44,7 +44,7 @@ def _digest(key: str) -> str:
 
 def authenticate(session: Session, *, key: str) -> Principal:
     """The principal an API key belongs to; any problem is the same 401, saying nothing more."""
-    parts = key.split("_")
+    parts = key.split("_", 2)
     if len(parts) != 3 or parts[0] != KEY_PREFIX:
         raise Unauthenticated("invalid API key")
     found = session.execute(

@@ -1,0 +1,100 @@
+"""Fixtures: every database test runs on SQLite and on PostgreSQL, on the real migrations,
+inside a transaction that is rolled back after the test."""
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.app import create_app
+from catalog import migrate
+from catalog.config import Settings
+from catalog.db import make_engine
+from tests.support.builders import Actors
+
+POSTGRES_URL = os.environ.get("LABELTRAIL_TEST_POSTGRES_URL")
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+_SKIP_PG = "PostgreSQL not configured: set LABELTRAIL_TEST_POSTGRES_URL (make test does when one answers)"
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if not POSTGRES_URL:
+        terminalreporter.write_sep("!", "PostgreSQL was NOT tested: " + _SKIP_PG, red=True, bold=True)
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def engine(request, tmp_path_factory) -> Iterator[Engine]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'labeltrail.db'}"
+        yield from _migrated(url)
+    else:
+        if not POSTGRES_URL:
+            pytest.skip(_SKIP_PG)
+        yield from _scratch_postgres(POSTGRES_URL)
+
+
+def _migrated(url: str) -> Iterator[Engine]:
+    migrate.upgrade(url)
+    engine = make_engine(url)
+    yield engine
+    engine.dispose()
+
+
+def _scratch_postgres(server_url: str) -> Iterator[Engine]:
+    """A database of its own for this test session, dropped afterwards."""
+    name = f"labeltrail_test_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield from _migrated(make_url(server_url).set(database=name).render_as_string(hide_password=False))
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def sessions(engine: Engine) -> Iterator[sessionmaker[Session]]:
+    """Sessions whose commits are savepoints inside one transaction that the test rolls back."""
+    connection = engine.connect()
+    outer = connection.begin()
+    yield sessionmaker(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False, autoflush=False
+    )
+    outer.rollback()
+    connection.close()
+
+
+@pytest.fixture
+def session(sessions) -> Iterator[Session]:
+    with sessions() as session:
+        yield session
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return Settings(database_url="sqlite://", log_json=True, log_level="WARNING")
+
+
+@pytest.fixture
+def client(sessions, settings) -> TestClient:
+    return TestClient(create_app(settings, sessions=sessions))
+
+
+@pytest.fixture
+def actors(sessions, client) -> Actors:
+    return Actors(sessions, client)
+
+
+def shared_file(*parts: str) -> Path:
+    path = SHARED_DATA.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"public test data not present: {path} (it lives in ../shared/data beside the clone)")
+    return path

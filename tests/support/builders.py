@@ -1,0 +1,88 @@
+"""Small typed helpers that build test data through the real services and the real API."""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi.testclient import TestClient
+from httpx import Response
+
+from catalog.authz import Principal, Role
+from catalog.db import transaction
+from catalog.services import principals
+
+TEXT_SCHEMA = {"questions": [{"name": "response", "kind": "text"}]}
+FULL_SCHEMA = {
+    "questions": [
+        {"name": "response", "kind": "text"},
+        {"name": "safety", "kind": "label", "options": ["safe", "unsafe"]},
+        {"name": "topics", "kind": "label", "options": ["math", "code", "chat"], "multiple": True},
+        {"name": "quality", "kind": "rating", "axes": [{"name": "helpful"}, {"name": "honest", "min": 0, "max": 3}]},
+        {"name": "preference", "kind": "ranking", "require_rationale": True},
+        {"name": "pii", "kind": "span", "labels": ["PERSON", "EMAIL"]},
+    ]
+}
+
+
+@dataclass
+class Caller:
+    """A principal with its API key and a client that sends it."""
+
+    principal: Principal
+    key: str
+    client: TestClient
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.key}"}
+
+    def get(self, path: str, **kwargs) -> Response:
+        return self.client.get(path, headers=self.headers, **kwargs)
+
+    def post(self, path: str, json: Any = None, **kwargs) -> Response:
+        return self.client.post(path, json=json, headers=self.headers, **kwargs)
+
+    def patch(self, path: str, json: Any) -> Response:
+        return self.client.patch(path, json=json, headers=self.headers)
+
+    def ok(self, response: Response, status: int = 200) -> Any:
+        assert response.status_code == status, response.text
+        return response.json()
+
+    def dataset(self, name: str = "ds", schema: dict | None = None, **fields) -> dict:
+        body = {"name": name, "label_schema": schema or FULL_SCHEMA, **fields}
+        return self.ok(self.post("/api/v1/datasets", body), 201)
+
+    def records(self, dataset_id: str, *records: dict) -> list[str]:
+        return self.ok(self.post(f"/api/v1/datasets/{dataset_id}/records", {"records": list(records)}), 201)["ids"]
+
+    def annotate(self, record_id: str, question: str, value: Any, **fields) -> dict:
+        body = {"question": question, "value": value, **fields}
+        return self.ok(self.post(f"/api/v1/records/{record_id}/annotations", body), 201)
+
+
+def chat_record(prompt: str = "What is 2 + 2?", **fields) -> dict:
+    return {"messages": [{"role": "user", "content": prompt}], **fields}
+
+
+def pair_record(prompt: str = "Say hi", candidates=("Hi!", "Go away.")) -> dict:
+    return {"messages": [{"role": "user", "content": prompt}], "candidates": list(candidates)}
+
+
+@dataclass
+class Actors:
+    """Creates principals on demand, one per name."""
+
+    sessions: Any
+    client: TestClient
+    _made: dict[str, Caller] = field(default_factory=dict)
+
+    def __call__(self, role: Role | str, name: str | None = None) -> Caller:
+        role = Role(role)
+        name = name or role.value
+        if name not in self._made:
+            with transaction(self.sessions) as session:
+                system = principals.system_principal(session)
+                _out, key = principals.create_principal(session, principal=system, name=name, role=role)
+                principal = principals.find_principal(session, name)
+            self._made[name] = Caller(principal, key, self.client)
+        return self._made[name]
