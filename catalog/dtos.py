@@ -116,6 +116,10 @@ class RecordIds(BaseModel):
     ids: list[uuid.UUID]
 
 
+class RecordRetire(_In):
+    reason: Annotated[str, Field(min_length=1, max_length=10_000)]
+
+
 class RecordOut(BaseModel):
     id: uuid.UUID
     dataset_id: uuid.UUID
@@ -126,6 +130,7 @@ class RecordOut(BaseModel):
     content_sha256: str
     created_at: datetime
     retired_at: datetime | None
+    retire_reason: str | None
 
 
 # --- annotations --------------------------------------------------------------------------

@@ -3,7 +3,7 @@ import uuid
 from fastapi import APIRouter
 
 from api.deps import LimitDep, PrincipalDep, SessionDep
-from catalog.dtos import Page, RecordIds, RecordOut, RecordsCreate
+from catalog.dtos import Page, RecordIds, RecordOut, RecordRetire, RecordsCreate
 from catalog.services import records
 
 router = APIRouter(tags=["records"])
@@ -34,3 +34,8 @@ def list_records(
 @router.get("/records/{record_id}")
 def get_record(record_id: uuid.UUID, session: SessionDep, principal: PrincipalDep) -> RecordOut:
     return records.get_record(session, principal=principal, record_id=record_id)
+
+
+@router.post("/records/{record_id}/retire")
+def retire_record(record_id: uuid.UUID, body: RecordRetire, session: SessionDep, principal: PrincipalDep) -> RecordOut:
+    return records.retire_record(session, principal=principal, record_id=record_id, data=body)

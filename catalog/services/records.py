@@ -9,7 +9,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from catalog.authz import Action, Principal, require, scope_datasets
-from catalog.dtos import Page, RecordIds, RecordIn, RecordOut
+from catalog.dtos import Page, RecordIds, RecordIn, RecordOut, RecordRetire
 from catalog.errors import Conflict, NotFound
 from catalog.hashing import content_hash
 from catalog.models import DatasetRow, RecordRow, new_id, utcnow
@@ -102,6 +102,17 @@ def visible_record(session: Session, principal: Principal, record_id: uuid.UUID)
     return row
 
 
+def retire_record(
+    session: Session, *, principal: Principal, record_id: uuid.UUID, data: RecordRetire
+) -> RecordOut:
+    """Retire one record by hand: it stays, with its annotations, but leaves future releases."""
+    row = visible_record(session, principal, record_id)
+    if row.retired_at is not None:
+        raise Conflict("the record is already retired", {"retired_at": row.retired_at.isoformat()})
+    retire_records(session, principal=principal, record_ids=[record_id], reason=data.reason)
+    return to_dto(row)
+
+
 def retire_records(
     session: Session, *, principal: Principal, record_ids: Iterable[uuid.UUID], reason: str
 ) -> None:
@@ -126,4 +137,5 @@ def to_dto(row: RecordRow) -> RecordOut:
         content_sha256=row.content_sha256,
         created_at=row.created_at,
         retired_at=row.retired_at,
+        retire_reason=row.retire_reason,
     )

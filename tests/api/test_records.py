@@ -96,3 +96,19 @@ def test_records_have_no_update_or_delete_route(actors):
     for method in ("PUT", "PATCH", "DELETE"):
         response = steward.client.request(method, f"/api/v1/records/{record_id}", headers=steward.headers, json={})
         assert response.status_code == 405
+
+
+def test_a_retired_record_stays_readable_but_leaves_the_active_list(actors):
+    steward, annotator = actors(Role.DATA_STEWARD), actors(Role.ANNOTATOR)
+    dataset = steward.dataset("r", TEXT_SCHEMA)
+    [record_id, kept] = steward.records(dataset["id"], chat_record("old"), chat_record("new"))
+    assert annotator.post(f"/api/v1/records/{record_id}/retire", {"reason": "x"}).status_code == 403
+    retired = steward.ok(steward.post(f"/api/v1/records/{record_id}/retire", {"reason": "duplicate of another"}))
+    assert retired["retired_at"] and retired["retire_reason"] == "duplicate of another"
+    assert steward.post(f"/api/v1/records/{record_id}/retire", {"reason": "again"}).status_code == 409
+    active = steward.ok(steward.get(f"/api/v1/datasets/{dataset['id']}/records"))["items"]
+    assert [r["id"] for r in active] == [kept]
+    every = steward.ok(steward.get(f"/api/v1/datasets/{dataset['id']}/records", params={"include_retired": True}))
+    assert len(every["items"]) == 2
+    refused = steward.post(f"/api/v1/records/{record_id}/annotations", {"question": "response", "value": "late"})
+    assert refused.status_code == 409 and "retired" in refused.json()["error"]["message"]
