@@ -73,14 +73,23 @@ def import_file(
     """Import instruction (alpaca), chat or preference data (JSON or JSON lines, gzip too)."""
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_json)
+    batch_size = batch_size or settings.import_batch_size
+    committed = 0  # batches: each commits whole, and stays when a later one fails
     try:
         with transaction(_sessions()) as session, open_file(file) as stream:
+
+            def checkpoint() -> None:
+                nonlocal committed
+                if not dry_run:
+                    session.commit()
+                    committed += 1
+
             principal = _actor(session, actor)
             report = run_import(
                 session,
                 stream=stream,
-                batch_size=batch_size or settings.import_batch_size,
-                checkpoint=(lambda: None) if dry_run else session.commit,
+                batch_size=batch_size,
+                checkpoint=checkpoint,
                 progress=lambda items: tqdm(items, unit=" items", disable=not sys.stderr.isatty()),
                 principal=principal,
                 dataset_id=datasets.find_dataset_id(session, principal=principal, name=dataset),
@@ -93,6 +102,12 @@ def import_file(
             if dry_run:
                 session.rollback()
     except DomainError as error:
+        if committed:
+            typer.secho(
+                f"note: {committed} batch(es) of up to {batch_size} item(s) were committed before this error "
+                "and stay imported; the failing batch wrote nothing",
+                err=True,
+            )
         _fail(error)
     typer.echo(json.dumps(report.__dict__, indent=2))
     if report.rejected:

@@ -185,8 +185,9 @@ class Importer:
                 new_annotations.append(annotation_row)
                 new_revisions.append(revision)
                 continue
-            row, current, touched_by_person = annotation
-            if current.value == item.parsed.response:
+            row, current, touched_by_person, last_imported = annotation
+            if item.parsed.response in (current.value, last_imported):
+                # Unchanged upstream (a person's later change stands), or already the current value.
                 self.report.annotations_unchanged += 1
             elif touched_by_person:
                 self._conflict(item, record, row)
@@ -195,7 +196,8 @@ class Importer:
                 self.report.annotations_revised += 1
 
     def _imported_annotations(self, record_ids: list[uuid.UUID]) -> dict[uuid.UUID, tuple]:
-        """Per record: the imported annotation, its current revision, and whether a person touched it."""
+        """Per record: the imported annotation, its current revision, whether a person touched it, and
+        the value it was last imported with (what upstream said the last time)."""
         rows: list[AnnotationRow] = []
         for start in range(0, len(record_ids), _CHUNK):
             rows += self.session.scalars(
@@ -207,25 +209,31 @@ class Importer:
                 .order_by(AnnotationRow.id)
             ).all()
         rows = [row for row in rows if row.source.get("kind") == SourceKind.IMPORT.value]
-        touched = self._touched_by_person([row.id for row in rows])
+        touched, last_imported = self._revision_origins([row.id for row in rows])
         current = {}
         for start in range(0, len(rows), _CHUNK):
             current.update(current_revisions(self.session, [row.id for row in rows[start : start + _CHUNK]]))
         result: dict[uuid.UUID, tuple] = {}
         for row in rows:
-            result.setdefault(row.record_id, (row, current[row.id], row.id in touched))
+            result.setdefault(row.record_id, (row, current[row.id], row.id in touched, last_imported[row.id]))
         return result
 
-    def _touched_by_person(self, annotation_ids: list[uuid.UUID]) -> set[uuid.UUID]:
+    def _revision_origins(self, annotation_ids: list[uuid.UUID]) -> tuple[set[uuid.UUID], dict[uuid.UUID, Any]]:
+        """The annotations a person has touched, and each one's value in its latest imported revision."""
         touched: set[uuid.UUID] = set()
+        last_imported: dict[uuid.UUID, Any] = {}
         for start in range(0, len(annotation_ids), _CHUNK):
             rows = self.session.execute(
-                select(RevisionRow.annotation_id, RevisionRow.source).where(
-                    RevisionRow.annotation_id.in_(annotation_ids[start : start + _CHUNK])
-                )
+                select(RevisionRow.annotation_id, RevisionRow.source, RevisionRow.value)
+                .where(RevisionRow.annotation_id.in_(annotation_ids[start : start + _CHUNK]))
+                .order_by(RevisionRow.annotation_id, RevisionRow.revision)
             )
-            touched |= {aid for aid, source in rows if source.get("kind") != SourceKind.IMPORT.value}
-        return touched
+            for annotation_id, source, value in rows:
+                if source.get("kind") == SourceKind.IMPORT.value:
+                    last_imported[annotation_id] = value
+                else:
+                    touched.add(annotation_id)
+        return touched, last_imported
 
     def _revised(self, annotation: AnnotationRow, record: RecordRow, current: RevisionRow, value, now) -> dict:
         return revision_row(
