@@ -84,7 +84,7 @@ def principal_names(session: Session, ids) -> dict[uuid.UUID, str]:
     if not wanted:
         return {}
     rows = session.execute(select(PrincipalRow.id, PrincipalRow.name).where(PrincipalRow.id.in_(wanted)))
-    return dict(rows.tuples().all())
+    return {principal_id: name for principal_id, name in rows}
 
 
 def _to_principal(row: PrincipalRow) -> Principal:

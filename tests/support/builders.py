@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi.testclient import TestClient
-from httpx import Response
+from httpx2 import Response
 
 from catalog.authz import Principal, Role
 from catalog.db import transaction
