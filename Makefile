@@ -31,7 +31,6 @@ test: install
 	fi
 
 bench: install
-	$(BIN)/pip install --quiet --require-hashes -r requirements.lock
 	LABELTRAIL_BENCH_POSTGRES_URL="$(PG_TEST_URL)" $(BIN)/python benchmarks/ingest.py
 
 # Regenerate the hash-pinned lock after changing dependencies in pyproject.toml.

@@ -3,6 +3,7 @@
 import uuid
 from datetime import datetime
 from enum import StrEnum
+from functools import cached_property
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -101,8 +102,10 @@ class RecordIn(_In):
             raise ValueError(f"metadata.split must be one of {', '.join(SPLITS)}")
         return self
 
+    @cached_property
     def content(self) -> dict[str, Any]:
-        content: dict[str, Any] = {"messages": [m.model_dump() for m in self.messages]}
+        """The record's canonical content: what is stored and hashed. Built once per record."""
+        content: dict[str, Any] = {"messages": [{"role": m.role, "content": m.content} for m in self.messages]}
         if self.candidates is not None:
             content["candidates"] = list(self.candidates)
         return content

@@ -5,9 +5,16 @@ later (GDPR) leaves every stored hash, and so every chain built on them, verifia
 """
 
 import hashlib
+import json
 from typing import Any
 
 import rfc8785
+
+# For plain values (see _plain) the standard library's C encoder, set up like this, writes exactly
+# the bytes of rfc8785.dumps, several times faster: no whitespace, keys sorted, text as UTF-8 with
+# only '"', '\\' and control characters escaped, the same way.
+_FAST_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True, check_circular=False)
+_SAFE_INT = 2**53 - 1  # rfc8785 refuses integers beyond this; it must see them to raise its error
 
 
 def sha256_hex(data: bytes) -> str:
@@ -15,7 +22,37 @@ def sha256_hex(data: bytes) -> str:
 
 
 def canonical_json(value: Any) -> bytes:
+    """RFC 8785 canonical JSON: by the fast encoder for plain values, otherwise by rfc8785 itself."""
+    if _plain(value):
+        try:
+            return _FAST_JSON.encode(value).encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate: rfc8785 raises its own error for it below
+            pass
     return rfc8785.dumps(value)
+
+
+def _plain(value: Any) -> bool:
+    """Exactly dicts with ASCII keys, lists, str, bool, None and safe ints: where both encoders agree.
+
+    Floats are left to rfc8785 (ECMAScript number formatting). Keys must be ASCII because
+    ``sort_keys`` orders by code point and RFC 8785 by UTF-16 code unit; on ASCII the two agree.
+    """
+    kind = type(value)
+    if kind is str or kind is bool or value is None:
+        return True
+    if kind is int:
+        return -_SAFE_INT <= value <= _SAFE_INT
+    if kind is dict:
+        for key, item in value.items():
+            if type(key) is not str or not key.isascii() or not _plain(item):
+                return False
+        return True
+    if kind is list:
+        for item in value:
+            if not _plain(item):
+                return False
+        return True
+    return False
 
 
 def text_digest(text: str, salt: bytes) -> str:

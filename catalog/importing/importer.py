@@ -60,7 +60,7 @@ class ImportReport:
 class _Good:
     location: str
     parsed: Parsed
-    prompt_sha256: str
+    prompt_sha256: str | None
 
 
 class Importer:
@@ -115,9 +115,9 @@ class Importer:
         self._sync_responses(matched, new_annotations, new_revisions, now)
         insert_records(self.session, self.dataset.id, new_records)
         if new_annotations:
-            self.session.execute(insert(AnnotationRow), new_annotations)
+            self.session.execute(insert(AnnotationRow.__table__), new_annotations)  # Core: no ORM bulk overhead
         if new_revisions:
-            self.session.execute(insert(RevisionRow), new_revisions)
+            self.session.execute(insert(RevisionRow.__table__), new_revisions)
         self.report.records_added += len(new_records)
         self.report.records_matched += len(matched)
         self.report.annotations_added += len(new_annotations)
@@ -130,19 +130,19 @@ class Importer:
         try:
             parsed = parse(self.fmt, item.value)
             if parsed.response is not None:
-                validate_value(self.question, parsed.response, parsed.record.content())
+                validate_value(self.question, parsed.response, parsed.record.content)
         except FormatError as exc:
             return self.report.reject(item.location, str(exc))
         except ValidationError as exc:
             return self.report.reject(item.location, _first_problem(exc))
         except InvalidInput as exc:
             return self.report.reject(item.location, exc.message)
-        messages = parsed.record.content()["messages"]
-        prompt = prompt_hash(messages, self.dataset.text_salt)
-        if self.report.sync:
-            if prompt in self._seen:
-                return self.report.reject(item.location, f"the same prompt as {self._seen[prompt]}")
-            self._seen[prompt] = item.location
+        if not self.report.sync:
+            return _Good(item.location, parsed, None)  # the prompt hash matches records only in a sync
+        prompt = prompt_hash(parsed.record.content["messages"], self.dataset.text_salt)
+        if prompt in self._seen:
+            return self.report.reject(item.location, f"the same prompt as {self._seen[prompt]}")
+        self._seen[prompt] = item.location
         return _Good(item.location, parsed, prompt)
 
     def _annotation_rows(self, record: RecordRow | dict[str, Any], value: Any, now) -> tuple[dict, dict]:

@@ -1,17 +1,19 @@
 """Records: immutable prompts (multi-turn messages, optional candidates) with their metadata."""
 
 import uuid
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from catalog.authz import Action, Principal, require, scope_datasets
 from catalog.dtos import Page, RecordIds, RecordIn, RecordOut, RecordRetire
 from catalog.errors import Conflict, NotFound
-from catalog.hashing import content_hash
+from catalog.hashing import canonical_json, content_hash, digest_strings, sha256_hex
 from catalog.models import DatasetRow, RecordRow, new_id, utcnow
 from catalog.pagination import fetch_page
 from catalog.services.datasets import visible_dataset
@@ -32,41 +34,54 @@ def add_records(
 
 def record_row(dataset: DatasetRow, record: RecordIn, actor_id: uuid.UUID, now: datetime) -> dict[str, Any]:
     """The row for one new record, hashes included (texts hashed as salted digests)."""
-    content = record.content()
+    content = record.content
+    digested = digest_strings(content, dataset.text_salt)
     return {
         "id": new_id(),
         "dataset_id": dataset.id,
         "external_id": record.external_id,
         "content": content,
         "meta": record.metadata,
-        "content_sha256": content_hash(content, dataset.text_salt),
-        "prompt_sha256": prompt_hash(content["messages"], dataset.text_salt),
+        "content_sha256": sha256_hex(canonical_json(digested)),
+        "prompt_sha256": sha256_hex(canonical_json(digested["messages"])),
         "created_by": actor_id,
         "created_at": now,
     }
 
 
 def prompt_hash(messages: list[dict[str, str]], salt: bytes) -> str:
-    """What identifies a prompt across re-imports: its messages, without candidates or labels."""
+    """What identifies a prompt across re-imports: its messages, without candidates or labels.
+    (:func:`record_row` computes the same from the digests it already has.)"""
     return content_hash(messages, salt)
 
 
 def insert_records(session: Session, dataset_id: uuid.UUID, rows: list[dict[str, Any]]) -> None:
-    _refuse_taken_external_ids(session, dataset_id, [row["external_id"] for row in rows if row["external_id"]])
-    if rows:
-        session.execute(insert(RecordRow), rows)
+    """Insert in one statement. The unique constraint finds taken external ids (an index lookup per
+    row, whatever the planner's statistics say); only then is the clearer error worked out."""
+    if not rows:
+        return
+    try:
+        with session.begin_nested():
+            session.execute(insert(RecordRow), rows)
+    except IntegrityError:
+        _refuse_taken_external_ids(session, dataset_id, [row["external_id"] for row in rows if row["external_id"]])
+        raise
 
 
 def _refuse_taken_external_ids(session: Session, dataset_id: uuid.UUID, external_ids: list[str]) -> None:
-    repeated = sorted({eid for eid in external_ids if external_ids.count(eid) > 1}) if external_ids else []
-    taken: list[str] = []
+    repeated = {eid for eid, count in Counter(external_ids).items() if count > 1}
+    taken: set[str] = set()
     for start in range(0, len(external_ids), _LOOKUP_CHUNK):
         chunk = external_ids[start : start + _LOOKUP_CHUNK]
-        taken += session.scalars(
-            select(RecordRow.external_id).where(RecordRow.dataset_id == dataset_id, RecordRow.external_id.in_(chunk))
-        ).all()
+        taken.update(
+            session.scalars(
+                select(RecordRow.external_id).where(
+                    RecordRow.dataset_id == dataset_id, RecordRow.external_id.in_(chunk)
+                )
+            )
+        )
     if repeated or taken:
-        duplicates = sorted(set(repeated) | set(taken))
+        duplicates = sorted(repeated | taken)
         raise Conflict(
             f"external_id already used in this dataset: {', '.join(duplicates[:10])}",
             {"external_ids": duplicates},

@@ -2,6 +2,7 @@
 
 import json
 
+import pytest
 import rfc8785
 
 from catalog.hashing import canonical_json, content_hash, digest_strings, text_digest
@@ -29,3 +30,19 @@ def test_texts_enter_the_hash_only_as_salted_digests():
 def test_a_hash_changes_with_any_text():
     salt = b"s" * 32
     assert content_hash(["one"], salt) != content_hash(["one "], salt)
+
+
+def test_the_fast_encoder_writes_exactly_what_rfc8785_writes():
+    awkward = {
+        "text": "tab\t newline\n quote\" backslash\\ nul\x00 del\x7f é 東京 😀 \u2028 \ufeff",
+        "numbers": [0, -1, 2**53 - 1, True, False, None],
+        "nested": [{"b": "x", "a": ["y", {"z": ""}]}],
+    }
+    assert canonical_json(awkward) == rfc8785.dumps(awkward)
+    for outside_the_fast_path in ({"é": "x", "e": "y", "😀": 1, "\uff61": 2}, {"f": 1e21, "g": 0.1 + 0.2}):
+        assert canonical_json(outside_the_fast_path) == rfc8785.dumps(outside_the_fast_path)
+
+
+def test_integers_beyond_what_json_numbers_hold_are_refused():
+    with pytest.raises(rfc8785.IntegerDomainError):
+        canonical_json({"n": 2**53})

@@ -12,7 +12,7 @@ from catalog.importing.reading import Item, Unreadable, iter_items, open_file
 
 
 def messages(fmt: Format, item) -> list[dict]:
-    return parse(fmt, item).record.content()["messages"]
+    return parse(fmt, item).record.content["messages"]
 
 
 def user(text: str) -> dict:
@@ -32,7 +32,7 @@ def hh(*turns: tuple[str, str]) -> str:
 
 def test_alpaca_joins_instruction_and_input_into_one_user_turn():
     parsed = parse(Format.ALPACA, {"instruction": "Translate", "input": "chat", "output": "cat"})
-    assert parsed.record.content() == {"messages": [user("Translate\n\nchat")]}
+    assert parsed.record.content == {"messages": [user("Translate\n\nchat")]}
     assert parsed.response == "cat"
 
 
@@ -66,7 +66,7 @@ def test_alpaca_without_text_instruction_is_a_format_error(item):
 def test_openai_messages_final_assistant_turn_becomes_the_response():
     turns = [{"role": "system", "content": "Be terse."}, user("2+2?"), assistant("4")]
     parsed = parse(Format.CHAT, {"messages": turns})
-    assert parsed.record.content()["messages"] == turns[:2]
+    assert parsed.record.content["messages"] == turns[:2]
     assert parsed.response == "4"
     assert parsed.record.metadata["task_type"] == "chat"
 
@@ -74,7 +74,7 @@ def test_openai_messages_final_assistant_turn_becomes_the_response():
 def test_chat_ending_with_a_user_turn_has_no_response():
     turns = [user("hi"), assistant("hello"), user("bye")]
     parsed = parse(Format.CHAT, {"messages": turns})
-    assert parsed.record.content()["messages"] == turns and parsed.response is None
+    assert parsed.record.content["messages"] == turns and parsed.response is None
 
 
 def test_sharegpt_speakers_map_to_roles():
@@ -86,7 +86,7 @@ def test_sharegpt_speakers_map_to_roles():
         {"from": "gpt", "value": "goodbye"},
     ]
     parsed = parse(Format.CHAT, {"conversations": conversation})
-    assert parsed.record.content()["messages"] == [
+    assert parsed.record.content["messages"] == [
         {"role": "system", "content": "Be kind."}, user("hi"), assistant("hello"), user("bye")
     ]
     assert parsed.response == "goodbye"
@@ -112,7 +112,7 @@ def test_openai_unknown_role_is_refused_by_validation():
 
 def test_preference_with_text_prompt_ranks_chosen_above_rejected():
     parsed = parse(Format.PREFERENCE, {"prompt": "Say hi", "chosen": "Hi!", "rejected": "Go away."})
-    assert parsed.record.content() == {"messages": [user("Say hi")], "candidates": ["Hi!", "Go away."]}
+    assert parsed.record.content == {"messages": [user("Say hi")], "candidates": ["Hi!", "Go away."]}
     assert parsed.response == {"ranking": [[0], [1]]}
     assert parsed.record.metadata["task_type"] == "preference"
 
@@ -131,7 +131,7 @@ def test_hh_rlhf_shared_turns_are_the_prompt_and_final_replies_the_candidates():
     shared = [("Human", "Hi"), ("Assistant", "Hello."), ("Human", "Tell a joke")]
     item = {"chosen": hh(*shared, ("Assistant", "Knock knock.")), "rejected": hh(*shared, ("Assistant", "No."))}
     parsed = parse(Format.PREFERENCE, item)
-    assert parsed.record.content() == {
+    assert parsed.record.content == {
         "messages": [user("Hi"), assistant("Hello."), user("Tell a joke")],
         "candidates": ["Knock knock.", "No."],
     }
@@ -142,7 +142,7 @@ def test_hh_rlhf_diverging_earlier_keeps_the_prompt_up_to_the_last_shared_human_
     chosen = hh(("Human", "Hi"), ("Assistant", "Hello."), ("Human", "Bye"), ("Assistant", "Bye!"))
     rejected = hh(("Human", "Hi"), ("Assistant", "What?"))
     parsed = parse(Format.PREFERENCE, {"chosen": chosen, "rejected": rejected})
-    assert parsed.record.content()["messages"] == [user("Hi")]
+    assert parsed.record.content["messages"] == [user("Hi")]
     assert parsed.record.candidates == [hh(("Assistant", "Hello."), ("Human", "Bye"), ("Assistant", "Bye!")), "What?"]
 
 
