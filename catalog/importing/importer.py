@@ -42,10 +42,12 @@ class ImportReport:
     records_added: int = 0
     records_matched: int = 0
     records_retired: int = 0
+    records_replaced: int = 0
     annotations_added: int = 0
     annotations_revised: int = 0
     annotations_unchanged: int = 0
     rejected: int = 0
+    conflicted: int = 0
     errors: list[dict[str, str]] = field(default_factory=list)
     conflicts: list[dict[str, str]] = field(default_factory=list)
     retirement_skipped: str | None = None
@@ -101,18 +103,26 @@ class Importer:
         existing = self._active_records_by_prompt([g.prompt_sha256 for g in good]) if self.report.sync else {}
         now = utcnow()
         new_records, new_annotations, new_revisions = [], [], []
-        matched: list[tuple[_Good, uuid.UUID]] = []
+        matched: list[tuple[_Good, RecordRow]] = []
+        replaced: list[uuid.UUID] = []
         for item in good:
-            if item.prompt_sha256 in existing:
-                matched.append((item, existing[item.prompt_sha256]))
-                continue
             row = record_row(self.dataset, item.parsed.record, self.principal.id, now)
+            known = existing.get(item.prompt_sha256)
+            if known is not None and known.content_sha256 == row["content_sha256"]:
+                matched.append((item, known))
+                continue
+            if known is not None:  # same prompt, other candidates: records never change, so replace it
+                replaced.append(known.id)
             new_records.append(row)
             if item.parsed.response is not None:
                 annotation, revision = self._annotation_rows(row, item.parsed.response, now)
                 new_annotations.append(annotation)
                 new_revisions.append(revision)
         self._sync_responses(matched, new_annotations, new_revisions, now)
+        if replaced:
+            reason = f"sync: its candidates changed in {self.source['file']}"
+            retire_records(self.session, principal=self.principal, record_ids=replaced, reason=reason)
+            self.report.records_replaced += len(replaced)
         insert_records(self.session, self.dataset.id, new_records)
         if new_annotations:
             self.session.execute(insert(AnnotationRow.__table__), new_annotations)  # Core: no ORM bulk overhead
@@ -254,6 +264,7 @@ class Importer:
         )
 
     def _conflict(self, item: _Good, record: RecordRow, annotation: AnnotationRow) -> None:
+        self.report.conflicted += 1
         if len(self.report.conflicts) < MAX_REPORTED:
             self.report.conflicts.append(
                 {
@@ -270,6 +281,11 @@ class Importer:
             self.report.retirement_skipped = (
                 f"{self.report.rejected} item(s) were rejected; their prompts cannot be told apart from "
                 "removed ones, so nothing was retired. Fix them and sync again."
+            )
+            return
+        if not self._seen:
+            self.report.retirement_skipped = (
+                "the file holds no items; syncing it would retire every record, so nothing was retired"
             )
             return
         rows = self.session.execute(

@@ -339,3 +339,32 @@ def test_rest_import_with_an_unknown_format_is_422(steward, dataset):
     response = post_import(steward, dataset, jsonl(alpaca("a")), format="csv")
     assert response.status_code == 422 and "format" in response.json()["error"]["message"]
 
+
+
+def test_syncing_an_empty_file_retires_nothing_and_says_why(tmp_path, session, dataset, run, released):
+    report = run(write_lines(tmp_path / "empty.jsonl"), sync=True)
+    assert report.records_retired == 0
+    assert "holds no items" in report.retirement_skipped
+    assert len(prompts(session, dataset["id"])) == 3
+
+
+def test_every_conflict_is_counted_even_past_the_listed_ones(session, actors, steward, dataset, released):
+    edit(actors(Role.ADMIN, "editor"), annotation_on(session, steward, dataset, "change"), "edited by hand")
+    report = released()
+    assert (report.conflicted, len(report.conflicts)) == (1, 1)
+
+
+def test_sync_replaces_a_preference_record_whose_candidates_changed(tmp_path, session, steward):
+    dataset = steward.dataset("pairs", RANKING_SCHEMA)
+    pair = {"prompt": "Say hi", "chosen": "Hello!", "rejected": "Go away."}
+    run = lambda name, *items: import_file(  # noqa: E731
+        session, steward.principal, dataset["id"], write_lines(tmp_path / name, *items), fmt="preference", sync=True
+    )
+    run("v1.jsonl", pair)
+    [old] = records(session, dataset["id"])
+    report = run("v2.jsonl", {**pair, "rejected": "Leave me alone."})
+    assert (report.records_replaced, report.records_added, report.records_retired) == (1, 1, 0)
+    [new] = records(session, dataset["id"], active_only=True)
+    assert new.id != old.id and new.content["candidates"] == ["Hello!", "Leave me alone."]
+    [retired] = [row for row in records(session, dataset["id"]) if row.id == old.id]
+    assert retired.retire_reason == "sync: its candidates changed in v2.jsonl"
