@@ -130,4 +130,7 @@ def serve(host: str | None = None, port: int | None = None) -> None:
 
     settings = get_settings()
     # By import string: the catalog never imports the API package above it.
-    uvicorn.run("api.app:create_app", factory=True, host=host or settings.host, port=port or settings.port)
+    uvicorn.run(
+        "api.app:create_app", factory=True, host=host or settings.host, port=port or settings.port,
+        access_log=False,  # the app logs each request itself, as structured JSON
+    )
