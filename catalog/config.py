@@ -16,6 +16,7 @@ class Settings(BaseSettings):
     page_size_default: int = 50
     page_size_max: int = 500
     import_batch_size: int = 1000
+    import_max_bytes: int = 2 * 1024**3
 
 
 @lru_cache

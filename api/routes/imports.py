@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import PrincipalDep, SessionDep
+from catalog.errors import InvalidInput
 from catalog.importing.formats import Format
 from catalog.importing.importer import run_import
 from catalog.importing.reading import open_file
@@ -28,10 +29,13 @@ async def import_file(
     file_name: Annotated[str, Query(min_length=1, max_length=200)] = "upload",
 ) -> dict[str, Any]:
     """Import the request body (JSON array or JSON lines, gzip too) in this request's transaction."""
+    limit = request.app.state.settings.import_max_bytes
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "upload"
         with path.open("wb") as sink:
             async for chunk in request.stream():
+                if sink.tell() + len(chunk) > limit:
+                    raise InvalidInput(f"the upload is larger than the {limit:,} bytes allowed", {"limit": limit})
                 sink.write(chunk)
 
         def work():

@@ -340,6 +340,13 @@ def test_rest_import_with_an_unknown_format_is_422(steward, dataset):
     assert response.status_code == 422 and "format" in response.json()["error"]["message"]
 
 
+def test_rest_import_refuses_an_upload_over_the_limit_and_writes_nothing(steward, dataset):
+    steward.client.app.state.settings.import_max_bytes = 100
+    response = post_import(steward, dataset, jsonl(*[alpaca(f"prompt {n}") for n in range(10)]))
+    assert response.status_code == 422
+    assert "larger than the 100 bytes allowed" in response.json()["error"]["message"]
+    assert listed(steward, dataset) == []
+
 
 def test_syncing_an_empty_file_retires_nothing_and_says_why(tmp_path, session, dataset, run, released):
     report = run(write_lines(tmp_path / "empty.jsonl"), sync=True)
