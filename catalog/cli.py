@@ -18,6 +18,7 @@ from catalog.importing.importer import run_import
 from catalog.importing.reading import open_file
 from catalog.logging import configure_logging
 from catalog.services import datasets, principals
+from catalog.verify import Broken, verify
 
 app = typer.Typer(help="labeltrail: provenance and governance for LLM fine-tuning data.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -121,6 +122,17 @@ def _actor(session, name: str):
     if found is None:
         raise typer.BadParameter(f"no principal named '{name}'", param_hint="--as")
     return found
+
+
+@app.command("verify")
+def verify_command() -> None:
+    """Recompute every record hash and revision chain; exit 1 naming the first broken link."""
+    with transaction(_sessions()) as session:
+        outcome = verify(session)
+    if isinstance(outcome, Broken):
+        typer.secho(f"broken: {outcome}", err=True, fg=typer.colors.RED)
+        raise typer.Exit(1)
+    typer.echo(str(outcome))
 
 
 @app.command("serve")

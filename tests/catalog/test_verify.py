@@ -1,0 +1,87 @@
+"""`labeltrail verify` proves the provenance intact, and catches rows changed behind its back."""
+
+import pytest
+from sqlalchemy import text
+from typer.testing import CliRunner
+
+import catalog.cli
+from catalog.authz import Role
+from tests.support.builders import chat_record
+
+
+@pytest.fixture
+def verify(monkeypatch, sessions, settings):
+    monkeypatch.setattr(catalog.cli, "_sessions", lambda: sessions)
+    monkeypatch.setattr(catalog.cli, "get_settings", lambda: settings)
+    return lambda: CliRunner().invoke(catalog.cli.app, ["verify"])
+
+
+@pytest.fixture
+def chain(actors):
+    """One record whose annotation has three revisions: created, edited, reviewed."""
+    steward, annotator, reviewer = actors(Role.DATA_STEWARD), actors(Role.ANNOTATOR), actors(Role.REVIEWER)
+    dataset = steward.dataset("v")
+    [record_id] = steward.records(dataset["id"], chat_record("Hello"))
+    made = annotator.annotate(record_id, "response", "first")
+    path = f"/api/v1/annotations/{made['id']}"
+    annotator.ok(annotator.patch(path, {"base_revision": 1, "value": "second", "reason": "better"}))
+    reviewer.ok(reviewer.post(f"{path}/reviews", {"base_revision": 2, "decision": "accept"}), 201)
+    return {"record": record_id, "annotation": made["id"]}
+
+
+def tamper(sessions, sql: str, **params) -> None:
+    with sessions() as session:
+        session.execute(text(sql), params)
+        session.commit()
+
+
+def _id(value: str, engine) -> str:
+    """How the column stores a UUID: native on PostgreSQL, 32 hex digits on SQLite."""
+    return value if engine.dialect.name == "postgresql" else value.replace("-", "")
+
+
+def test_an_untouched_catalog_verifies(verify, chain):
+    result = verify()
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == "intact: 1 records, 1 annotations, 3 revisions"
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        (
+            "UPDATE annotation_revisions SET value = '\"forged\"' WHERE annotation_id = :a AND revision = 2",
+            "revision 2: its content does not match its sha256",
+        ),
+        (
+            "UPDATE annotation_revisions SET status = 'accepted' WHERE annotation_id = :a AND revision = 1",
+            "revision 1: its content does not match its sha256",
+        ),
+        (
+            "DELETE FROM annotation_revisions WHERE annotation_id = :a AND revision = 2",
+            "revision 3: expected revision 2",
+        ),
+        (
+            "UPDATE annotation_revisions SET revision = revision + 10 WHERE annotation_id = :a AND revision = 1",
+            "revision 2: expected revision 1",
+        ),
+        (
+            "UPDATE annotation_revisions SET previous_sha256 = NULL WHERE annotation_id = :a AND revision = 3",
+            "revision 3: previous_sha256 does not match",
+        ),
+    ],
+    ids=["value-edited", "status-edited", "middle-deleted", "reordered", "link-cut"],
+)
+def test_a_revision_changed_behind_the_applications_back_is_named(verify, sessions, engine, chain, sql, expected):
+    tamper(sessions, sql, a=_id(chain["annotation"], engine))
+    result = verify()
+    assert result.exit_code == 1
+    assert f"annotation {chain['annotation']}" in result.stderr and expected in result.stderr
+
+
+def test_a_record_whose_text_was_edited_is_named(verify, sessions, engine, chain):
+    content = '{"messages": [{"role": "user", "content": "Hello!"}]}'
+    tamper(sessions, "UPDATE records SET content = :c WHERE id = :r", c=content, r=_id(chain["record"], engine))
+    result = verify()
+    assert result.exit_code == 1
+    assert f"record {chain['record']}: its content does not match" in result.stderr
