@@ -33,14 +33,14 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, insert, text
+from sqlalchemy import Engine, insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from catalog import migrate
 from catalog.authz import Principal
 from catalog.config import get_settings
-from catalog.db import make_engine, make_sessionmaker, transaction
+from catalog.db import make_engine, make_sessionmaker, scratch_postgres, transaction
 from catalog.dtos import DatasetCreate
 from catalog.importing.formats import Format, parse
 from catalog.importing.importer import run_import
@@ -92,20 +92,6 @@ def jsonl(items: list[dict[str, Any]]) -> bytes:
 def scratch_sqlite() -> Iterator[str]:
     with tempfile.TemporaryDirectory(prefix="labeltrail_bench_") as folder:
         yield f"sqlite:///{Path(folder) / 'bench.db'}"
-
-
-@contextmanager
-def scratch_postgres(server_url: str) -> Iterator[str]:
-    name = f"labeltrail_bench_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(server_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def postgres_answers(url: str) -> bool:
@@ -246,7 +232,8 @@ def main() -> None:
     print(f"{args.records:,} alpaca items, {len(payload) / 1e6:.1f} MB of JSON lines, batches of {args.batch_size}")
     results: dict[str, Any] = {"sqlite": measure("sqlite", scratch_sqlite, payload, args)}
     if postgres_answers(args.postgres_url):
-        results["postgresql"] = measure("postgresql", lambda: scratch_postgres(args.postgres_url), payload, args)
+        scratch = lambda: scratch_postgres(args.postgres_url, "labeltrail_bench")  # noqa: E731
+        results["postgresql"] = measure("postgresql", scratch, payload, args)
     else:
         print(f"postgresql: skipped, nothing answers at {make_url(args.postgres_url).render_as_string()}")
         results["postgresql"] = None

@@ -2,20 +2,18 @@
 inside a transaction that is rolled back after the test."""
 
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.app import create_app
 from catalog import migrate
 from catalog.config import Settings
-from catalog.db import make_engine
+from catalog.db import make_engine, scratch_postgres
 from tests.support.builders import Actors
 
 POSTGRES_URL = os.environ.get("LABELTRAIL_TEST_POSTGRES_URL")
@@ -36,7 +34,8 @@ def engine(request, tmp_path_factory) -> Iterator[Engine]:
     else:
         if not POSTGRES_URL:
             pytest.skip(_SKIP_PG)
-        yield from _scratch_postgres(POSTGRES_URL)
+        with scratch_postgres(POSTGRES_URL, "labeltrail_test") as url:
+            yield from _migrated(url)
 
 
 def _migrated(url: str) -> Iterator[Engine]:
@@ -44,20 +43,6 @@ def _migrated(url: str) -> Iterator[Engine]:
     engine = make_engine(url)
     yield engine
     engine.dispose()
-
-
-def _scratch_postgres(server_url: str) -> Iterator[Engine]:
-    """A database of its own for this test session, dropped afterwards."""
-    name = f"labeltrail_test_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(server_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield from _migrated(make_url(server_url).set(database=name).render_as_string(hide_password=False))
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @pytest.fixture
