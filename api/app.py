@@ -1,5 +1,6 @@
 """The FastAPI application factory."""
 
+import re
 import time
 import uuid
 
@@ -7,7 +8,7 @@ import structlog
 from fastapi import FastAPI, Request
 
 from api.errors import install_error_handlers
-from api.routes import annotations, datasets, imports, me, records
+from api.routes import annotations, audit, datasets, imports, me, principals, records
 from catalog.config import Settings, get_settings
 from catalog.db import make_engine, make_sessionmaker
 from catalog.logging import configure_logging, get_logger
@@ -22,12 +23,15 @@ def create_app(settings: Settings | None = None, sessions=None) -> FastAPI:
     app = FastAPI(title="labeltrail", version="0.1.0")
     app.state.settings = settings
     app.state.sessions = sessions or make_sessionmaker(make_engine(settings.database_url))
+    app.state.sealer = settings.sealer()
+    if app.state.sealer is None:
+        log.warning("audit_unsealed", hint="set LABELTRAIL_AUDIT_SEAL_KEY so the audit chain is sealed")
     install_error_handlers(app)
 
     @app.middleware("http")
     async def request_log(request: Request, call_next):
         """One structured line per request (never headers: they carry keys), tagged with a request id."""
-        request.state.request_id = request.headers.get("x-request-id") or str(uuid.uuid4())
+        request.state.request_id = _request_id(request.headers.get("x-request-id"))
         started = time.perf_counter()
         with structlog.contextvars.bound_contextvars(request_id=request.state.request_id):
             response = await call_next(request)
@@ -45,6 +49,16 @@ def create_app(settings: Settings | None = None, sessions=None) -> FastAPI:
     def health() -> dict[str, str]:
         return {"status": "ok"}
 
-    for router in (me.router, datasets.router, records.router, annotations.router, imports.router):
+    routers = (me.router, principals.router, datasets.router, records.router, annotations.router, imports.router,
+               audit.router)
+    for router in routers:
         app.include_router(router, prefix="/api/v1")
     return app
+
+
+_CLIENT_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+def _request_id(offered: str | None) -> str:
+    """A caller's X-Request-ID is kept if it is short and plain (it lands in logs and the audit log)."""
+    return offered if offered and _CLIENT_REQUEST_ID.match(offered) else str(uuid.uuid4())

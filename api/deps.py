@@ -2,6 +2,7 @@
 
 The session dependency has ``scope="function"``: it commits right after the handler returns and
 before the response is sent, so a client never sees success for a change that did not commit.
+Each session carries the request's audit context, so entries name the request and the client.
 """
 
 from collections.abc import Iterator
@@ -11,6 +12,7 @@ from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
+from catalog import audit
 from catalog.authz import Principal
 from catalog.db import transaction
 from catalog.errors import Unauthenticated
@@ -19,8 +21,16 @@ from catalog.services.principals import authenticate
 _bearer = HTTPBearer(auto_error=False)
 
 
+def audit_context(request: Request) -> audit.AuditContext:
+    return audit.AuditContext(
+        request_id=getattr(request.state, "request_id", None),
+        client=request.client.host if request.client else None,
+    )
+
+
 def get_session(request: Request) -> Iterator[Session]:
     with transaction(request.app.state.sessions) as session:
+        session.info.update(audit.session_info(audit_context(request), request.app.state.sealer))
         yield session
 
 
@@ -28,12 +38,15 @@ SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 def get_principal(
+    request: Request,
     session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthenticated("missing bearer API key: send 'Authorization: Bearer <key>'")
-    return authenticate(session, key=credentials.credentials)
+    principal = authenticate(session, key=credentials.credentials)
+    request.state.principal = principal  # for the audit entry of a request that fails later
+    return principal
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]

@@ -8,6 +8,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException
 
+from api.audit_failures import record_failed_request
 from catalog.errors import DomainError
 from catalog.logging import get_logger
 
@@ -31,22 +32,27 @@ def error_body(code: str, message: str, details=None) -> dict:
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
-    async def domain_error(_request: Request, exc: DomainError) -> JSONResponse:
+    async def domain_error(request: Request, exc: DomainError) -> JSONResponse:
         status = STATUS_BY_CODE.get(exc.code, 500)
+        action = exc.details.get("action") if isinstance(exc.details, dict) else None
+        await record_failed_request(request, status=status, code=exc.code, message=exc.message, action=action)
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
         return JSONResponse(error_body(exc.code, exc.message, exc.details), status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
-    async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
         details = [
             {"location": ".".join(str(part) for part in e["loc"]), "problem": e["msg"]} for e in exc.errors()
         ]
         message = "; ".join(f"{d['location']}: {d['problem']}" for d in details[:5])
+        await record_failed_request(request, status=422, code="INVALID_INPUT", message=message, action=None)
         return JSONResponse(error_body("INVALID_INPUT", message, details), 422)
 
     @app.exception_handler(IntegrityError)
-    async def integrity_error(_request: Request, _exc: IntegrityError) -> JSONResponse:
-        return JSONResponse(error_body("CONFLICT", "the change conflicts with data written concurrently"), 409)
+    async def integrity_error(request: Request, _exc: IntegrityError) -> JSONResponse:
+        message = "the change conflicts with data written concurrently"
+        await record_failed_request(request, status=409, code="CONFLICT", message=message, action=None)
+        return JSONResponse(error_body("CONFLICT", message), 409)
 
     @app.exception_handler(HTTPException)
     async def http_error(_request: Request, exc: HTTPException) -> JSONResponse:

@@ -1,16 +1,19 @@
 """The one place that decides access. Deny by default: what the policy table does not grant is refused.
 
-Writes call :func:`require`. Reads pass their query through :func:`scope_datasets`, so lists and
-single gets are filtered the same way and a hidden row is a 404, never a 403.
+A principal holds roles globally and per dataset. Writes call :func:`require` with the dataset
+they touch; reads pass their query through :func:`scope_datasets`, so lists and single gets are
+filtered the same way and a dataset the principal has no role on is a 404, never a 403.
+Whether record text is served raw is decided here too (:func:`may_read_raw`).
 """
 
 import uuid
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from sqlalchemy import Select, false
 
-from catalog.errors import Forbidden
+from catalog.errors import Forbidden, InvalidInput
 
 
 class Role(StrEnum):
@@ -32,6 +35,8 @@ class Action(StrEnum):
     ANNOTATION_CREATE = "annotation:create"
     ANNOTATION_EDIT = "annotation:edit"
     ANNOTATION_REVIEW = "annotation:review"
+    READ_RAW = "text:read_raw"
+    AUDIT_READ = "audit:read"
     PRINCIPAL_MANAGE = "principal:manage"
 
 
@@ -42,14 +47,10 @@ class Reach(StrEnum):
     OWN = "own"
 
 
-@dataclass(frozen=True)
-class Principal:
-    """The acting identity every service function receives."""
-
-    id: uuid.UUID
-    name: str
-    role: Role
-
+# Actions about the catalog as a whole: only roles granted globally count for them.
+GLOBAL_ACTIONS = frozenset({Action.DATASET_CREATE, Action.AUDIT_READ, Action.PRINCIPAL_MANAGE})
+# Roles that are only ever granted on a dataset: annotators and reviewers see what they are assigned.
+DATASET_ONLY_ROLES = frozenset({Role.ANNOTATOR, Role.REVIEWER})
 
 _ANY = Reach.ANY
 POLICY: dict[Role, dict[Action, Reach]] = {
@@ -64,6 +65,7 @@ POLICY: dict[Role, dict[Action, Reach]] = {
         Action.ANNOTATION_CREATE: _ANY,
         Action.ANNOTATION_EDIT: _ANY,
         Action.ANNOTATION_REVIEW: _ANY,
+        Action.READ_RAW: _ANY,
     },
     Role.ANNOTATOR: {
         Action.DATASET_READ: _ANY,
@@ -72,31 +74,86 @@ POLICY: dict[Role, dict[Action, Reach]] = {
     },
     Role.REVIEWER: {Action.DATASET_READ: _ANY, Action.ANNOTATION_REVIEW: _ANY},
     Role.ML_ENGINEER: {Action.DATASET_READ: _ANY},
-    Role.COMPLIANCE_OFFICER: {Action.DATASET_READ: _ANY},
+    Role.COMPLIANCE_OFFICER: {Action.DATASET_READ: _ANY, Action.AUDIT_READ: _ANY},
 }
 
 
-def can(principal: Principal, action: Action, owner_id: uuid.UUID | None = None) -> bool:
-    reach = POLICY.get(principal.role, {}).get(action)
-    if reach is Reach.ANY:
-        return True
-    return reach is Reach.OWN and owner_id is not None and owner_id == principal.id
+@dataclass(frozen=True)
+class Principal:
+    """The acting identity every service function receives, with the roles it holds."""
+
+    id: uuid.UUID
+    name: str
+    roles: frozenset[Role] = frozenset()
+    dataset_roles: Mapping[uuid.UUID, frozenset[Role]] = field(default_factory=dict, hash=False)
+
+    def roles_on(self, dataset_id: uuid.UUID | None) -> frozenset[Role]:
+        """Global roles, plus the roles held on ``dataset_id`` when one is given."""
+        if dataset_id is None:
+            return self.roles
+        return self.roles | self.dataset_roles.get(dataset_id, frozenset())
 
 
-def require(principal: Principal, action: Action, owner_id: uuid.UUID | None = None) -> None:
-    if not can(principal, action, owner_id):
-        raise Forbidden(f"role '{principal.role}' is not permitted '{action.value}'", {"action": action.value})
+def can(
+    principal: Principal,
+    action: Action,
+    *,
+    dataset_id: uuid.UUID | None = None,
+    owner_id: uuid.UUID | None = None,
+) -> bool:
+    roles = principal.roles if action in GLOBAL_ACTIONS else principal.roles_on(dataset_id)
+    for role in roles:
+        reach = POLICY.get(role, {}).get(action)
+        if reach is Reach.ANY or (reach is Reach.OWN and owner_id is not None and owner_id == principal.id):
+            return True
+    return False
 
 
-def require_review(principal: Principal, annotator_id: uuid.UUID) -> None:
+def require(
+    principal: Principal,
+    action: Action,
+    *,
+    dataset_id: uuid.UUID | None = None,
+    owner_id: uuid.UUID | None = None,
+) -> None:
+    if not can(principal, action, dataset_id=dataset_id, owner_id=owner_id):
+        roles = ", ".join(sorted(principal.roles_on(dataset_id))) or "none"
+        raise Forbidden(f"roles [{roles}] are not permitted '{action.value}'", {"action": action.value})
+
+
+def require_review(principal: Principal, *, dataset_id: uuid.UUID, annotator_id: uuid.UUID) -> None:
     """Reviewing is a second pair of eyes: nobody reviews their own annotation."""
-    require(principal, Action.ANNOTATION_REVIEW)
+    require(principal, Action.ANNOTATION_REVIEW, dataset_id=dataset_id)
     if annotator_id == principal.id:
-        raise Forbidden("nobody may review their own annotation")
+        raise Forbidden("nobody may review their own annotation", {"action": Action.ANNOTATION_REVIEW.value})
+
+
+def may_read_raw(principal: Principal, dataset_id: uuid.UUID) -> bool:
+    return can(principal, Action.READ_RAW, dataset_id=dataset_id)
+
+
+def readable_dataset_ids(principal: Principal) -> frozenset[uuid.UUID] | None:
+    """The datasets the principal may see, or None when a global role lets it see them all."""
+    if can(principal, Action.DATASET_READ):
+        return None
+    return frozenset(
+        dataset_id
+        for dataset_id in principal.dataset_roles
+        if can(principal, Action.DATASET_READ, dataset_id=dataset_id)
+    )
 
 
 def scope_datasets(stmt: Select, principal: Principal, dataset_id_column) -> Select:
     """Filter any query that reaches datasets down to the ones the principal may see."""
-    if can(principal, Action.DATASET_READ):
+    readable = readable_dataset_ids(principal)
+    if readable is None:
         return stmt
-    return stmt.where(false())
+    if not readable:
+        return stmt.where(false())
+    return stmt.where(dataset_id_column.in_(readable))
+
+
+def check_grant(role: Role, dataset_id: uuid.UUID | None) -> None:
+    """Refuse bindings the model does not allow: annotators and reviewers work on assigned datasets."""
+    if dataset_id is None and role in DATASET_ONLY_ROLES:
+        raise InvalidInput(f"role '{role}' is granted per dataset only: name the dataset", {"role": role.value})

@@ -9,55 +9,34 @@ import typer
 from tqdm import tqdm
 
 from catalog import migrate
-from catalog.authz import Role
-from catalog.config import get_settings
-from catalog.db import make_engine, make_sessionmaker, transaction
+from catalog.cli_access import audit_app, keys_app, users_app
+from catalog import cli_support
+from catalog.cli_support import actor as actor_named
+from catalog.cli_support import fail
+from catalog.db import transaction
+from catalog.dtos import AuditSealOut
 from catalog.errors import DomainError
 from catalog.importing.formats import Format
 from catalog.importing.importer import run_import
 from catalog.importing.reading import open_file
 from catalog.logging import configure_logging
 from catalog.services import datasets, principals
-from catalog.verify import Broken, verify
+from catalog.provenance import Broken
+from catalog.verify import verify
 
 app = typer.Typer(help="labeltrail: provenance and governance for LLM fine-tuning data.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
-users_app = typer.Typer(help="Principals and their API keys.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
-
-
-def _sessions():
-    return make_sessionmaker(make_engine(get_settings().database_url))
-
-
-def _fail(error: DomainError) -> None:
-    typer.secho(f"error: {error.message}", err=True, fg=typer.colors.RED)
-    raise typer.Exit(2)
+app.add_typer(keys_app, name="keys")
+app.add_typer(audit_app, name="audit")
 
 
 @db_app.command("upgrade")
 def db_upgrade(revision: str = "head") -> None:
     """Migrate the database to the latest schema (or REVISION)."""
-    migrate.upgrade(get_settings().database_url, revision)
+    migrate.upgrade(cli_support.current_settings().database_url, revision)
     typer.echo(f"database at {revision}")
-
-
-@users_app.command("create")
-def users_create(
-    name: str,
-    role: Annotated[Role, typer.Option(help="One of the roles the policy knows.")],
-) -> None:
-    """Create a principal; its API key is printed once, alone on the last line."""
-    try:
-        with transaction(_sessions()) as session:
-            created, key = principals.create_principal(
-                session, principal=principals.system_principal(session), name=name, role=role
-            )
-    except DomainError as error:
-        _fail(error)
-    typer.echo(f"created {created.name} ({created.role.value}); its API key, shown only now:")
-    typer.echo(key)
 
 
 @app.command("import")
@@ -72,12 +51,12 @@ def import_file(
     batch_size: Annotated[int | None, typer.Option(min=1)] = None,
 ) -> None:
     """Import instruction (alpaca), chat or preference data (JSON or JSON lines, gzip too)."""
-    settings = get_settings()
+    settings = cli_support.current_settings()
     configure_logging(settings.log_level, settings.log_json)
     batch_size = batch_size or settings.import_batch_size
     committed = 0  # batches: each commits whole, and stays when a later one fails
     try:
-        with transaction(_sessions()) as session, open_file(file) as stream:
+        with transaction(cli_support.sessions()) as session, open_file(file) as stream:
 
             def checkpoint() -> None:
                 nonlocal committed
@@ -85,7 +64,7 @@ def import_file(
                     session.commit()
                     committed += 1
 
-            principal = _actor(session, actor)
+            principal = actor_named(session, actor)
             report = run_import(
                 session,
                 stream=stream,
@@ -109,26 +88,22 @@ def import_file(
                 "and stay imported; the failing batch wrote nothing",
                 err=True,
             )
-        _fail(error)
+        fail(error)
     typer.echo(json.dumps(report.__dict__, indent=2))
     if report.rejected:
         raise typer.Exit(1)
 
 
-def _actor(session, name: str):
-    if name == principals.SYSTEM_NAME:
-        return principals.system_principal(session)
-    found = principals.find_principal(session, name)
-    if found is None:
-        raise typer.BadParameter(f"no principal named '{name}'", param_hint="--as")
-    return found
-
-
 @app.command("verify")
-def verify_command() -> None:
-    """Recompute every record hash and revision chain; exit 1 naming the first broken link."""
-    with transaction(_sessions()) as session:
-        outcome = verify(session)
+def verify_command(
+    seals: Annotated[
+        Path | None, typer.Option(exists=True, dir_okay=False, help="Seals exported earlier (`audit seals`).")
+    ] = None,
+) -> None:
+    """Recompute record hashes, revision chains and the audit chain; exit 1 naming the first broken link."""
+    exported = [AuditSealOut.model_validate_json(line) for line in seals.read_text().splitlines() if line] if seals else []
+    with transaction(cli_support.sessions()) as session:
+        outcome = verify(session, cli_support.current_settings().sealer(), exported)
     if isinstance(outcome, Broken):
         typer.secho(f"broken: {outcome}", err=True, fg=typer.colors.RED)
         raise typer.Exit(1)
@@ -140,7 +115,7 @@ def serve(host: str | None = None, port: int | None = None) -> None:
     """Serve the REST API (run `labeltrail db upgrade` first)."""
     import uvicorn
 
-    settings = get_settings()
+    settings = cli_support.current_settings()
     # By import string: the catalog never imports the API package above it.
     uvicorn.run(
         "api.app:create_app", factory=True, host=host or settings.host, port=port or settings.port,

@@ -2,7 +2,10 @@
 
 from functools import lru_cache
 
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from catalog.audit import Sealer
 
 
 class Settings(BaseSettings):
@@ -17,6 +20,14 @@ class Settings(BaseSettings):
     page_size_max: int = 500
     import_batch_size: int = 1000
     import_max_bytes: int = 2 * 1024**3
+    audit_seal_key: SecretStr | None = None
+    audit_seal_every: int = Field(default=100, ge=1)
+
+    def sealer(self) -> Sealer | None:
+        """Seals the audit chain when a key is configured (it is never stored in the database)."""
+        if self.audit_seal_key is None:
+            return None
+        return Sealer(key=self.audit_seal_key.get_secret_value().encode(), every=self.audit_seal_every)
 
 
 @lru_cache

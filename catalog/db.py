@@ -43,8 +43,9 @@ def make_engine(url: str, **kwargs) -> Engine:
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 
-def make_sessionmaker(bind) -> sessionmaker[Session]:
-    return sessionmaker(bind=bind, expire_on_commit=False, autoflush=False)
+def make_sessionmaker(bind, info: dict | None = None) -> sessionmaker[Session]:
+    """Sessions for ``bind``; ``info`` (the audit context and sealer) is copied into each one."""
+    return sessionmaker(bind=bind, expire_on_commit=False, autoflush=False, info=info)
 
 
 @contextmanager

@@ -6,7 +6,7 @@ from enum import StrEnum
 from functools import cached_property
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from catalog.authz import Role
 from catalog.label_schema import LabelSchema
@@ -24,9 +24,111 @@ class Page(BaseModel, Generic[T]):
     next_cursor: str | None
 
 
-class PrincipalOut(BaseModel):
-    name: str
+# --- principals, role bindings, API keys --------------------------------------------------
+
+Name = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.@:-]*$")]
+
+
+class BindingIn(_In):
     role: Role
+    dataset_id: uuid.UUID | None = None
+
+
+class BindingOut(BaseModel):
+    id: uuid.UUID
+    role: Role
+    dataset_id: uuid.UUID | None
+    granted_by: str
+    granted_at: datetime
+
+
+class PrincipalCreate(_In):
+    name: Name
+    roles: list[BindingIn] = Field(default_factory=list, max_length=100)
+    key_expires_at: AwareDatetime | None = None
+
+
+class PrincipalOut(BaseModel):
+    id: uuid.UUID
+    name: str
+    created_at: datetime
+    disabled_at: datetime | None
+    roles: list[BindingOut]
+
+
+class ApiKeyOut(BaseModel):
+    key_id: str
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+
+
+class IssuedKey(BaseModel):
+    """A new key: the secret is in this response and nowhere else, ever."""
+
+    api_key: str
+    key: ApiKeyOut
+
+
+class PrincipalCreated(BaseModel):
+    principal: PrincipalOut
+    api_key: str
+    key: ApiKeyOut
+
+
+class KeyCreate(_In):
+    expires_at: AwareDatetime | None = None
+
+
+class KeyExpire(_In):
+    expires_at: AwareDatetime
+
+
+class KeyRotate(_In):
+    grace_seconds: int = Field(default=0, ge=0, le=30 * 24 * 3600, description="how long the old key keeps working")
+
+
+class Me(BaseModel):
+    id: uuid.UUID
+    name: str
+    roles: list[Role]
+    dataset_roles: dict[uuid.UUID, list[Role]]
+
+
+# --- audit -------------------------------------------------------------------------------
+
+
+class AuditEntryOut(BaseModel):
+    seq: int
+    occurred_at: datetime
+    actor_id: uuid.UUID | None
+    actor_name: str | None
+    roles: list[str]
+    action: str
+    resource: str
+    outcome: str
+    request_id: str | None
+    client: str | None
+    details: dict[str, Any]
+    previous_sha256: str
+    sha256: str
+
+
+class AuditFilter(_In):
+    actor: str | None = None
+    action: str | None = None
+    resource: str | None = None
+    since: AwareDatetime | None = None
+    until: AwareDatetime | None = None
+
+
+class AuditSealOut(BaseModel):
+    seq: int
+    entry_sha256: str
+    key_id: str
+    hmac_sha256: str
+    sealed_at: datetime
 
 
 # --- datasets and guidelines -------------------------------------------------------------
@@ -127,9 +229,12 @@ class RecordOut(BaseModel):
     id: uuid.UUID
     dataset_id: uuid.UUID
     external_id: str | None
-    messages: list[Message]
+    text: Literal["raw", "withheld"] = Field(
+        description="'raw' for roles with read_raw (each read audited); otherwise the texts are withheld"
+    )
+    messages: list[Message] | None
     candidates: list[str] | None
-    metadata: dict[str, Any]
+    metadata: dict[str, Any] | None
     content_sha256: str
     created_at: datetime
     retired_at: datetime | None

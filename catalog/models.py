@@ -9,6 +9,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Index,
+    BigInteger,
     Integer,
     LargeBinary,
     MetaData,
@@ -69,9 +70,23 @@ class PrincipalRow(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     name: Mapped[str] = mapped_column(String(200), unique=True)
-    role: Mapped[str] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     disabled_at: Mapped[datetime | None]
+
+
+class RoleBindingRow(Base):
+    """A role granted to a principal, globally (no dataset) or on one dataset. Revoked, never deleted."""
+
+    __tablename__ = "role_bindings"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    principal_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("principals.id"), index=True)
+    role: Mapped[str] = mapped_column(String(40))
+    dataset_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("datasets.id"), index=True)
+    granted_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("principals.id"))
+    granted_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("principals.id"))
+    revoked_at: Mapped[datetime | None]
 
 
 class ApiKeyRow(Base):
@@ -81,6 +96,7 @@ class ApiKeyRow(Base):
     principal_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("principals.id"), index=True)
     key_id: Mapped[str] = mapped_column(String(32), unique=True)
     key_sha256: Mapped[str] = mapped_column(String(64))
+    created_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("principals.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
@@ -173,3 +189,51 @@ class RevisionRow(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     previous_sha256: Mapped[str | None] = mapped_column(String(64))
     sha256: Mapped[str] = mapped_column(String(64))
+
+
+class AuditEntryRow(Base):
+    """One thing that happened. ``seq`` orders the chain; each entry hashes its predecessor's hash."""
+
+    __tablename__ = "audit_entries"
+    __table_args__ = (
+        Index("ix_audit_entries_actor_name_seq", "actor_name", "seq"),
+        Index("ix_audit_entries_action_seq", "action", "seq"),
+        Index("ix_audit_entries_resource_seq", "resource", "seq"),
+        Index("ix_audit_entries_occurred_at", "occurred_at"),
+    )
+
+    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False)
+    occurred_at: Mapped[datetime]
+    actor_id: Mapped[uuid.UUID | None]
+    actor_name: Mapped[str | None] = mapped_column(String(200))
+    roles: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(80))
+    resource: Mapped[str] = mapped_column(String(200))
+    outcome: Mapped[str] = mapped_column(String(20))
+    request_id: Mapped[str | None] = mapped_column(String(64))
+    client: Mapped[str | None] = mapped_column(String(100))
+    details: Mapped[dict[str, Any]]
+    previous_sha256: Mapped[str] = mapped_column(String(64))
+    sha256: Mapped[str] = mapped_column(String(64))
+
+
+class AuditHeadRow(Base):
+    """The single row every append locks, so concurrent writers take turns and the chain never forks."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+    sha256: Mapped[str] = mapped_column(String(64))
+
+
+class AuditSealRow(Base):
+    """An HMAC over the chain head at ``seq``, under a key kept outside the database."""
+
+    __tablename__ = "audit_seals"
+
+    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False)
+    entry_sha256: Mapped[str] = mapped_column(String(64))
+    key_id: Mapped[str] = mapped_column(String(16))
+    hmac_sha256: Mapped[str] = mapped_column(String(64))
+    sealed_at: Mapped[datetime]

@@ -5,6 +5,7 @@ the text later leaves the chain verifiable.
 """
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -44,3 +45,14 @@ def revision_sha256(
         "previous_sha256": previous_sha256,
     }
     return sha256_hex(canonical_json(payload))
+
+
+@dataclass(frozen=True)
+class Broken:
+    """The first link of a chain (records, revisions, the audit log) that does not hold, and why."""
+
+    what: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.what}: {self.reason}"

@@ -1,10 +1,11 @@
 """Proof that provenance was not changed behind the application's back.
 
 Recomputes every record's content hash and every annotation's revision chain from the rows, in
-one streaming pass each, and names the first link that does not hold: a value edited, a row
-deleted or inserted, revisions reordered. (Cutting off the newest revisions, or recomputing a
-whole chain after an edit, leaves a chain that holds; catching those needs hashes kept
-elsewhere.)
+one streaming pass each, and the audit log's chain and seals (:mod:`catalog.audit_verify`), and
+names the first link that does not hold: a value edited, a row deleted or inserted, rows
+reordered. (Cutting off an annotation's newest revisions, or recomputing its whole chain after
+an edit, leaves a chain that holds; the audit log, which names every revision's hash, and its
+seals are the record kept elsewhere that catches those.)
 """
 
 from collections.abc import Iterator
@@ -13,22 +14,14 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from catalog.audit import Sealer
+from catalog.audit_verify import AuditIntact, verify_audit
+from catalog.dtos import AuditSealOut
 from catalog.hashing import content_hash
 from catalog.models import AnnotationRow, DatasetRow, RecordRow, RevisionRow
-from catalog.provenance import revision_sha256
+from catalog.provenance import Broken, revision_sha256
 
 _STREAM = 2000
-
-
-@dataclass(frozen=True)
-class Broken:
-    """The first link that does not hold, and why."""
-
-    what: str
-    reason: str
-
-    def __str__(self) -> str:
-        return f"{self.what}: {self.reason}"
 
 
 @dataclass(frozen=True)
@@ -36,12 +29,18 @@ class Summary:
     records: int
     annotations: int
     revisions: int
+    audit: AuditIntact
 
     def __str__(self) -> str:
-        return f"intact: {self.records} records, {self.annotations} annotations, {self.revisions} revisions"
+        return f"intact: {self.records} records, {self.annotations} annotations, {self.revisions} revisions, {self.audit}"
 
 
-def verify(session: Session) -> Summary | Broken:
+def verify(
+    session: Session, sealer: Sealer | None = None, exported_seals: list[AuditSealOut] | None = None
+) -> Summary | Broken:
+    audit = verify_audit(session, sealer, exported_seals)
+    if isinstance(audit, Broken):
+        return audit
     records = _verify_records(session)
     if isinstance(records, Broken):
         return records
@@ -49,7 +48,7 @@ def verify(session: Session) -> Summary | Broken:
     if isinstance(chains, Broken):
         return chains
     annotations, revisions = chains
-    return Summary(records=records, annotations=annotations, revisions=revisions)
+    return Summary(records=records, annotations=annotations, revisions=revisions, audit=audit)
 
 
 def _verify_records(session: Session) -> int | Broken:

@@ -11,13 +11,15 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.app import create_app
-from catalog import migrate
+from catalog import audit, migrate
 from catalog.config import Settings
 from catalog.db import make_engine, scratch_postgres
 from tests.support.builders import Actors
 
 POSTGRES_URL = os.environ.get("LABELTRAIL_TEST_POSTGRES_URL")
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+# Seal often, so tests see seals without writing hundreds of entries.
+TEST_SEALER = audit.Sealer(key=b"test-seal-key-not-secret", every=5)
 _SKIP_PG = "PostgreSQL not configured: set LABELTRAIL_TEST_POSTGRES_URL (make test does when one answers)"
 
 
@@ -51,7 +53,8 @@ def sessions(engine: Engine) -> Iterator[sessionmaker[Session]]:
     connection = engine.connect()
     outer = connection.begin()
     yield sessionmaker(
-        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False, autoflush=False
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False, autoflush=False,
+        info=audit.session_info(audit.AuditContext(client="test"), TEST_SEALER),
     )
     outer.rollback()
     connection.close()
@@ -65,7 +68,10 @@ def session(sessions) -> Iterator[Session]:
 
 @pytest.fixture
 def settings() -> Settings:
-    return Settings(database_url="sqlite://", log_json=True, log_level="WARNING")
+    return Settings(
+        database_url="sqlite://", log_json=True, log_level="WARNING",
+        audit_seal_key=TEST_SEALER.key.decode(), audit_seal_every=TEST_SEALER.every,
+    )
 
 
 @pytest.fixture

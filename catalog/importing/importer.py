@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from catalog import audit
 from catalog.authz import Action, Principal, require
 from catalog.dtos import SourceKind
 from catalog.errors import InvalidInput
@@ -82,7 +83,7 @@ class Importer:
     ) -> None:
         self.session, self.principal, self.fmt = session, principal, fmt
         self.dataset: DatasetRow = visible_dataset(session, principal, dataset_id)
-        require(principal, Action.IMPORT_RUN)
+        require(principal, Action.IMPORT_RUN, dataset_id=dataset_id)
         self.question = _response_question(self.dataset, fmt, question)
         self.source = {"kind": SourceKind.IMPORT.value, "file": file_name}
         self.guideline_version = latest_version(session, dataset_id)
@@ -121,7 +122,9 @@ class Importer:
         self._sync_responses(matched, new_annotations, new_revisions, now)
         if replaced:
             reason = f"sync: its candidates changed in {self.source['file']}"
-            retire_records(self.session, principal=self.principal, record_ids=replaced, reason=reason)
+            retire_records(
+                self.session, principal=self.principal, dataset_id=self.dataset.id, record_ids=replaced, reason=reason
+            )
             self.report.records_replaced += len(replaced)
         insert_records(self.session, self.dataset.id, new_records)
         if new_annotations:
@@ -131,6 +134,13 @@ class Importer:
         self.report.records_added += len(new_records)
         self.report.records_matched += len(matched)
         self.report.annotations_added += len(new_annotations)
+        audit.append(
+            self.session, actor=self.principal, action=Action.IMPORT_RUN, resource=f"dataset:{self.dataset.id}",
+            dataset_id=self.dataset.id,
+            details={"file": self.source["file"], "format": self.report.format, "items": len(batch),
+                     "records_added": len(new_records), "records_replaced": len(replaced),
+                     "annotations_added": len(new_annotations)},
+        )
 
     def _validate(self, item: Item | Unreadable) -> _Good | None:
         self.report.read += 1
@@ -297,6 +307,7 @@ class Importer:
         retire_records(
             self.session,
             principal=self.principal,
+            dataset_id=self.dataset.id,
             record_ids=missing,
             reason=f"sync: no longer in {self.source['file']}",
         )

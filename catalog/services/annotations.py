@@ -8,6 +8,7 @@ from sqlalchemy import and_, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from catalog import audit
 from catalog.authz import Action, Principal, require, require_review, scope_datasets
 from catalog.dtos import (
     AnnotationCreate,
@@ -33,7 +34,7 @@ def create_annotation(
     session: Session, *, principal: Principal, record_id: uuid.UUID, data: AnnotationCreate
 ) -> AnnotationOut:
     record = visible_record(session, principal, record_id)
-    require(principal, Action.ANNOTATION_CREATE)
+    require(principal, Action.ANNOTATION_CREATE, dataset_id=record.dataset_id)
     if record.retired_at is not None:
         raise Conflict("the record is retired and takes no new annotations", {"record_id": str(record_id)})
     dataset = session.get_one(DatasetRow, record.dataset_id)
@@ -51,6 +52,7 @@ def create_annotation(
     )
     session.execute(insert(AnnotationRow), [annotation])
     session.execute(insert(RevisionRow), [revision])
+    _audit_revision(session, principal, dataset.id, Action.ANNOTATION_CREATE, revision)
     return get_annotation(session, principal=principal, annotation_id=annotation["id"])
 
 
@@ -109,7 +111,7 @@ def edit_annotation(
     session: Session, *, principal: Principal, annotation_id: uuid.UUID, data: AnnotationEdit
 ) -> AnnotationOut:
     annotation, record, dataset = _visible_annotation(session, principal, annotation_id)
-    require(principal, Action.ANNOTATION_EDIT, owner_id=annotation.annotator_id)
+    require(principal, Action.ANNOTATION_EDIT, dataset_id=dataset.id, owner_id=annotation.annotator_id)
     current = _current_revision(session, annotation_id)
     _refuse_stale(session, principal, data.base_revision, current)
     value = current.value
@@ -144,7 +146,7 @@ def review_annotation(
     session: Session, *, principal: Principal, annotation_id: uuid.UUID, data: ReviewCreate
 ) -> AnnotationOut:
     annotation, record, dataset = _visible_annotation(session, principal, annotation_id)
-    require_review(principal, annotation.annotator_id)
+    require_review(principal, dataset_id=dataset.id, annotator_id=annotation.annotator_id)
     current = _current_revision(session, annotation_id)
     _refuse_stale(session, principal, data.base_revision, current)
     append_revision(
@@ -202,6 +204,19 @@ def append_revision(
     except IntegrityError:
         _refuse_stale(session, principal, current.revision, _current_revision(session, annotation.id))
         raise
+    action = Action.ANNOTATION_REVIEW if kind == "review" else Action.ANNOTATION_EDIT
+    _audit_revision(session, principal, dataset.id, action, row)
+
+
+def _audit_revision(
+    session: Session, principal: Principal, dataset_id: uuid.UUID, action: Action, revision: dict[str, Any]
+) -> None:
+    """The audit entry names the revision by its hash, which covers everything it holds."""
+    audit.append(
+        session, actor=principal, action=action, resource=f"annotation:{revision['annotation_id']}",
+        dataset_id=dataset_id,
+        details={"revision": revision["revision"], "status": revision["status"], "sha256": revision["sha256"]},
+    )
 
 
 def _refuse_stale(session: Session, principal: Principal, base_revision: int, current: RevisionRow) -> None:

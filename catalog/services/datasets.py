@@ -6,6 +6,7 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from catalog import audit
 from catalog.authz import Action, Principal, require, scope_datasets
 from catalog.dtos import DatasetCreate, DatasetOut, Page
 from catalog.errors import Conflict, NotFound
@@ -32,6 +33,10 @@ def create_dataset(session: Session, *, principal: Principal, data: DatasetCreat
     )
     session.add(row)
     session.flush()
+    audit.append(
+        session, actor=principal, action=Action.DATASET_CREATE, resource=f"dataset:{row.id}",
+        details={"name": row.name},
+    )
     return _to_dto(row, {principal.id: principal.name})
 
 

@@ -5,6 +5,7 @@ import uuid
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from catalog import audit
 from catalog.authz import Action, Principal, require
 from catalog.dtos import GuidelineCreate, GuidelineOut
 from catalog.errors import InvalidInput
@@ -18,7 +19,7 @@ def add_guideline(
     session: Session, *, principal: Principal, dataset_id: uuid.UUID, data: GuidelineCreate
 ) -> GuidelineOut:
     visible_dataset(session, principal, dataset_id)
-    require(principal, Action.GUIDELINE_CREATE)
+    require(principal, Action.GUIDELINE_CREATE, dataset_id=dataset_id)
     row = GuidelineRow(
         dataset_id=dataset_id,
         version=(latest_version(session, dataset_id) or 0) + 1,
@@ -28,6 +29,10 @@ def add_guideline(
     )
     session.add(row)
     session.flush()
+    audit.append(
+        session, actor=principal, action=Action.GUIDELINE_CREATE, resource=f"dataset:{dataset_id}",
+        dataset_id=dataset_id, details={"version": row.version, "sha256": row.sha256},
+    )
     return _to_dto(row, {principal.id: principal.name})
 
 

@@ -10,7 +10,8 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from catalog.authz import Action, Principal, require, scope_datasets
+from catalog import audit
+from catalog.authz import Action, Principal, may_read_raw, require, scope_datasets
 from catalog.dtos import Page, RecordIds, RecordIn, RecordOut, RecordRetire
 from catalog.errors import Conflict, NotFound
 from catalog.hashing import canonical_json, content_hash, digest_strings, sha256_hex
@@ -26,9 +27,13 @@ def add_records(
 ) -> RecordIds:
     """Add records all together or not at all (the caller's transaction rolls back on error)."""
     dataset = visible_dataset(session, principal, dataset_id)
-    require(principal, Action.RECORD_CREATE)
+    require(principal, Action.RECORD_CREATE, dataset_id=dataset_id)
     rows = [record_row(dataset, record, principal.id, utcnow()) for record in records]
     insert_records(session, dataset_id, rows)
+    audit.append(
+        session, actor=principal, action=Action.RECORD_CREATE, resource=f"dataset:{dataset_id}",
+        dataset_id=dataset_id, details={"records": len(rows)},
+    )
     return RecordIds(ids=[row["id"] for row in rows])
 
 
@@ -102,11 +107,28 @@ def list_records(
     if not include_retired:
         stmt = stmt.where(RecordRow.retired_at.is_(None))
     rows, next_cursor = fetch_page(session, stmt, RecordRow.id, limit=limit, cursor=cursor)
-    return Page(items=[to_dto(row.RecordRow) for row in rows], next_cursor=next_cursor)
+    records = [row.RecordRow for row in rows]
+    return Page(items=served(session, principal, dataset_id, records), next_cursor=next_cursor)
 
 
 def get_record(session: Session, *, principal: Principal, record_id: uuid.UUID) -> RecordOut:
-    return to_dto(visible_record(session, principal, record_id))
+    row = visible_record(session, principal, record_id)
+    return served(session, principal, row.dataset_id, [row])[0]
+
+
+def served(session: Session, principal: Principal, dataset_id: uuid.UUID, rows: list[RecordRow]) -> list[RecordOut]:
+    """Records as this principal may see them: raw text only with ``read_raw``, and that read audited.
+
+    Without ``read_raw`` the text is withheld (the masked form replaces it once records are masked).
+    """
+    if not may_read_raw(principal, dataset_id):
+        return [to_dto(row, raw=False) for row in rows]
+    if rows:
+        audit.append(
+            session, actor=principal, action=Action.READ_RAW, resource=f"dataset:{dataset_id}",
+            dataset_id=dataset_id, details={"records": [str(row.id) for row in rows]},
+        )
+    return [to_dto(row, raw=True) for row in rows]
 
 
 def visible_record(session: Session, principal: Principal, record_id: uuid.UUID) -> RecordRow:
@@ -124,31 +146,45 @@ def retire_record(
     row = visible_record(session, principal, record_id)
     if row.retired_at is not None:
         raise Conflict("the record is already retired", {"retired_at": row.retired_at.isoformat()})
-    retire_records(session, principal=principal, record_ids=[record_id], reason=data.reason)
-    return to_dto(row)
+    retire_records(session, principal=principal, dataset_id=row.dataset_id, record_ids=[record_id], reason=data.reason)
+    return served(session, principal, row.dataset_id, [row])[0]
 
 
 def retire_records(
-    session: Session, *, principal: Principal, record_ids: Iterable[uuid.UUID], reason: str
+    session: Session,
+    *,
+    principal: Principal,
+    dataset_id: uuid.UUID,
+    record_ids: Iterable[uuid.UUID],
+    reason: str,
 ) -> None:
-    """Exclude records from future releases. Nothing is deleted; the retirement is stamped."""
-    require(principal, Action.RECORD_RETIRE)
+    """Exclude records of one dataset from future releases. Nothing is deleted; the retirement is stamped."""
+    require(principal, Action.RECORD_RETIRE, dataset_id=dataset_id)
     ids = list(record_ids)
+    if not ids:
+        return
     now = utcnow()
     for start in range(0, len(ids), _LOOKUP_CHUNK):
-        for row in session.scalars(select(RecordRow).where(RecordRow.id.in_(ids[start : start + _LOOKUP_CHUNK]))):
+        chunk = ids[start : start + _LOOKUP_CHUNK]
+        stmt = select(RecordRow).where(RecordRow.dataset_id == dataset_id, RecordRow.id.in_(chunk))
+        for row in session.scalars(stmt):
             row.retired_at, row.retired_by, row.retire_reason = now, principal.id, reason
     session.flush()
+    audit.append(
+        session, actor=principal, action=Action.RECORD_RETIRE, resource=f"dataset:{dataset_id}",
+        dataset_id=dataset_id, details={"records": len(ids), "reason": reason},
+    )
 
 
-def to_dto(row: RecordRow) -> RecordOut:
+def to_dto(row: RecordRow, *, raw: bool) -> RecordOut:
     return RecordOut(
         id=row.id,
         dataset_id=row.dataset_id,
         external_id=row.external_id,
-        messages=row.content["messages"],
-        candidates=row.content.get("candidates"),
-        metadata=row.meta,
+        text="raw" if raw else "withheld",
+        messages=row.content["messages"] if raw else None,
+        candidates=row.content.get("candidates") if raw else None,
+        metadata=row.meta if raw else None,
         content_sha256=row.content_sha256,
         created_at=row.created_at,
         retired_at=row.retired_at,

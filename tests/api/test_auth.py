@@ -31,7 +31,8 @@ def test_missing_or_bad_key_is_401_with_error_body(client, headers):
 
 def test_me_names_the_principal_and_role(actors):
     steward = actors(Role.DATA_STEWARD, "dana")
-    assert steward.ok(steward.get("/api/v1/me")) == {"name": "dana", "role": "data_steward"}
+    me = steward.ok(steward.get("/api/v1/me"))
+    assert (me["name"], me["roles"], me["dataset_roles"]) == ("dana", ["data_steward"], {})
 
 
 def test_a_tampered_key_is_refused(actors, client):

@@ -91,8 +91,9 @@ def test_guidelines_are_numbered_versions_that_never_change(actors):
 
 
 def test_annotators_may_read_but_not_write_guidelines(actors):
-    steward, annotator = actors(Role.DATA_STEWARD), actors(Role.ANNOTATOR)
+    steward = actors(Role.DATA_STEWARD)
     dataset = steward.dataset("g2", TEXT_SCHEMA)
+    annotator = actors(Role.ANNOTATOR)
     path = f"/api/v1/datasets/{dataset['id']}/guidelines"
     assert annotator.post(path, {"text": "mine"}).status_code == 403
     assert annotator.get(path).status_code == 200

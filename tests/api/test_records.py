@@ -81,8 +81,9 @@ def test_record_pages_follow_insertion_order(actors):
 
 
 def test_annotators_read_records_but_cannot_add_them(actors):
-    steward, annotator = actors(Role.DATA_STEWARD), actors(Role.ANNOTATOR)
+    steward = actors(Role.DATA_STEWARD)
     dataset = steward.dataset("r", TEXT_SCHEMA)
+    annotator = actors(Role.ANNOTATOR)
     [record_id] = steward.records(dataset["id"], chat_record())
     assert annotator.get(f"/api/v1/records/{record_id}").status_code == 200
     response = annotator.post(f"/api/v1/datasets/{dataset['id']}/records", {"records": [chat_record()]})
@@ -99,8 +100,9 @@ def test_records_have_no_update_or_delete_route(actors):
 
 
 def test_a_retired_record_stays_readable_but_leaves_the_active_list(actors):
-    steward, annotator = actors(Role.DATA_STEWARD), actors(Role.ANNOTATOR)
+    steward = actors(Role.DATA_STEWARD)
     dataset = steward.dataset("r", TEXT_SCHEMA)
+    annotator = actors(Role.ANNOTATOR)
     [record_id, kept] = steward.records(dataset["id"], chat_record("old"), chat_record("new"))
     assert annotator.post(f"/api/v1/records/{record_id}/retire", {"reason": "x"}).status_code == 403
     retired = steward.ok(steward.post(f"/api/v1/records/{record_id}/retire", {"reason": "duplicate of another"}))

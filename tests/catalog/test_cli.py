@@ -6,6 +6,7 @@ import pytest
 from typer.testing import CliRunner
 
 import catalog.cli
+import catalog.cli_support
 from catalog.authz import Role
 from tests.support.builders import TEXT_SCHEMA
 from tests.support.importing import alpaca, prompts, write_lines
@@ -13,8 +14,8 @@ from tests.support.importing import alpaca, prompts, write_lines
 
 @pytest.fixture
 def cli(monkeypatch, sessions, settings):
-    monkeypatch.setattr(catalog.cli, "_sessions", lambda: sessions)
-    monkeypatch.setattr(catalog.cli, "get_settings", lambda: settings)
+    monkeypatch.setattr(catalog.cli_support, "sessions", lambda: sessions)
+    monkeypatch.setattr(catalog.cli_support, "current_settings", lambda: settings)
     runner = CliRunner()
     return lambda *args: runner.invoke(catalog.cli.app, [str(arg) for arg in args])
 
@@ -33,12 +34,12 @@ def test_users_create_prints_a_key_alone_on_the_last_line_that_authenticates(cli
     key = result.stdout.strip().splitlines()[-1]
     assert key.startswith("lt_") and " " not in key
     me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {key}"})
-    assert me.json() == {"name": "dana", "role": "data_steward"}
+    assert (me.json()["name"], me.json()["roles"]) == ("dana", ["data_steward"])
 
 
 def test_users_create_refuses_a_name_already_taken(cli):
-    assert cli("users", "create", "dana", "--role", "annotator").exit_code == 0
-    again = cli("users", "create", "dana", "--role", "reviewer")
+    assert cli("users", "create", "dana", "--role", "ml_engineer").exit_code == 0
+    again = cli("users", "create", "dana", "--role", "compliance_officer")
     assert again.exit_code == 2
     assert "a principal named 'dana' already exists" in again.stderr
     assert "lt_" not in again.stdout
@@ -48,7 +49,17 @@ def test_users_create_refuses_an_unknown_role(cli):
     result = cli("users", "create", "dana", "--role", "wizard")
     assert result.exit_code == 2
     assert "wizard" in result.stderr and "--role" in result.stderr
-    assert cli("users", "create", "dana", "--role", "annotator").exit_code == 0  # nothing was created
+    assert cli("users", "create", "dana", "--role", "ml_engineer").exit_code == 0  # nothing was created
+
+
+def test_users_create_grants_annotators_per_dataset_only(cli, dataset, client):
+    refused = cli("users", "create", "ann", "--role", "annotator")
+    assert refused.exit_code == 2 and "granted per dataset only" in refused.stderr
+    created = cli("users", "create", "ann", "--role", "annotator", "--dataset", "sft")
+    assert created.exit_code == 0, created.output
+    key = created.stdout.strip().splitlines()[-1]
+    me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {key}"}).json()
+    assert me["roles"] == [] and me["dataset_roles"] == {dataset["id"]: ["annotator"]}
 
 
 # --- import -------------------------------------------------------------------------------

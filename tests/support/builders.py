@@ -1,13 +1,17 @@
 """Small typed helpers that build test data through the real services and the real API."""
 
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi.testclient import TestClient
 from httpx2 import Response
+from sqlalchemy import select
 
-from catalog.authz import Principal, Role
+from catalog.authz import DATASET_ONLY_ROLES, Principal, Role
 from catalog.db import transaction
+from catalog.dtos import BindingIn, PrincipalCreate
+from catalog.models import DatasetRow
 from catalog.services import principals
 
 TEXT_SCHEMA = {"questions": [{"name": "response", "kind": "text"}]}
@@ -70,19 +74,47 @@ def pair_record(prompt: str = "Say hi", candidates=("Hi!", "Go away.")) -> dict:
 
 @dataclass
 class Actors:
-    """Creates principals on demand, one per name."""
+    """Creates principals on demand, one per name.
+
+    Global roles are granted globally. Annotators and reviewers, whose roles only exist per
+    dataset, are assigned to the datasets in ``on``, or else to every dataset that exists when
+    they are made.
+    """
 
     sessions: Any
     client: TestClient
     _made: dict[str, Caller] = field(default_factory=dict)
 
-    def __call__(self, role: Role | str, name: str | None = None) -> Caller:
+    def __call__(self, role: Role | str, name: str | None = None, on: list[str] | None = None) -> Caller:
         role = Role(role)
         name = name or role.value
         if name not in self._made:
             with transaction(self.sessions) as session:
                 system = principals.system_principal(session)
-                _out, key = principals.create_principal(session, principal=system, name=name, role=role)
+                scopes = self._scopes(session, role, on)
+                created = principals.create_principal(
+                    session, principal=system,
+                    data=PrincipalCreate(name=name, roles=[BindingIn(role=role, dataset_id=d) for d in scopes]),
+                )
                 principal = principals.find_principal(session, name)
-            self._made[name] = Caller(principal, key, self.client)
+            self._made[name] = Caller(principal, created.api_key, self.client)
         return self._made[name]
+
+    def assign(self, caller: Caller, role: Role | str, dataset_id: str) -> Caller:
+        """Grant ``role`` on one more dataset; returns the caller with its principal reloaded."""
+        with transaction(self.sessions) as session:
+            system = principals.system_principal(session)
+            principals.grant_role(
+                session, principal=system, principal_id=caller.principal.id,
+                data=BindingIn(role=Role(role), dataset_id=uuid.UUID(dataset_id)),
+            )
+            caller.principal = principals.find_principal(session, caller.principal.name)
+        return caller
+
+    @staticmethod
+    def _scopes(session, role: Role, on: list[str] | None) -> list[uuid.UUID | None]:
+        if role not in DATASET_ONLY_ROLES:
+            return [None]
+        if on is not None:
+            return [uuid.UUID(dataset_id) for dataset_id in on]
+        return list(session.scalars(select(DatasetRow.id)))
