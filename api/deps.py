@@ -16,7 +16,7 @@ from catalog import audit
 from catalog.authz import Principal
 from catalog.db import transaction
 from catalog.errors import Unauthenticated
-from catalog.services.principals import authenticate
+from catalog.services.principals import KEY_PREFIX, authenticate, principal_for_identity
 
 _bearer = HTTPBearer(auto_error=False)
 
@@ -44,9 +44,17 @@ def get_principal(
 ) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthenticated("missing bearer API key: send 'Authorization: Bearer <key>'")
-    principal = authenticate(session, key=credentials.credentials)
+    principal = _authenticate(request, session, credentials.credentials)
     request.state.principal = principal  # for the audit entry of a request that fails later
     return principal
+
+
+def _authenticate(request: Request, session: Session, token: str) -> Principal:
+    """An API key (``lt_...``), or, when OIDC is configured, a JWT from the identity provider."""
+    verifier = request.app.state.oidc
+    if verifier is None or token.startswith(f"{KEY_PREFIX}_"):
+        return authenticate(session, key=token)
+    return principal_for_identity(session, verifier.verify(token))
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]

@@ -6,6 +6,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from catalog.audit import Sealer
+from catalog.oidc import OidcSettings
 
 
 class Settings(BaseSettings):
@@ -20,6 +21,7 @@ class Settings(BaseSettings):
     page_size_max: int = 500
     import_batch_size: int = 1000
     import_max_bytes: int = 2 * 1024**3
+    oidc: OidcSettings = Field(default_factory=OidcSettings, description="LABELTRAIL_OIDC_* variables")
     audit_seal_key: SecretStr | None = None
     audit_seal_every: int = Field(default=100, ge=1)
 

@@ -4,6 +4,7 @@ Keys are random, shown once, stored as sha256 and compared in constant time. Rol
 never deleted: revoking one stamps it, so who could do what, when, stays answerable.
 """
 
+import dataclasses
 import hashlib
 import hmac
 import secrets
@@ -29,9 +30,11 @@ from catalog.dtos import (
     PrincipalOut,
 )
 from catalog.errors import Conflict, NotFound, Unauthenticated
+from catalog.oidc import OidcIdentity
 from catalog.models import ApiKeyRow, DatasetRow, PrincipalRow, RoleBindingRow, utcnow
 
 KEY_PREFIX = "lt"
+OIDC_PREFIX = "oidc:"
 SYSTEM_NAME = "system"
 # Stamping last use on every request would make every read a write; once a minute is enough.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -69,6 +72,30 @@ def _usable(key_row: ApiKeyRow, principal_row: PrincipalRow, key: str, now: date
 def _stamp_use(session: Session, key_row: ApiKeyRow, now: datetime) -> None:
     if key_row.last_used_at is None or now - key_row.last_used_at >= LAST_USED_RESOLUTION:
         session.execute(update(ApiKeyRow).where(ApiKeyRow.id == key_row.id).values(last_used_at=now))
+
+
+def principal_for_identity(session: Session, identity: OidcIdentity) -> Principal:
+    """The principal behind an identity provider's token, made on first sight.
+
+    It is named ``oidc:<subject>`` (never after a claim the user can choose, which could take a
+    local principal's name). Its global roles are the token's, plus any granted here; dataset
+    roles are granted here, as for everyone.
+    """
+    name = f"{OIDC_PREFIX}{identity.subject}"
+    row = session.scalar(select(PrincipalRow).where(PrincipalRow.name == name))
+    if row is None:
+        row = PrincipalRow(name=name)
+        session.add(row)
+        session.flush()
+        audit.append(
+            session, actor=None, action=Action.PRINCIPAL_MANAGE, resource=f"principal:{row.id}",
+            details={"operation": "provision", "issuer": identity.issuer, "subject": identity.subject,
+                     "display_name": identity.name},
+        )
+    elif row.disabled_at is not None:
+        raise Unauthenticated("invalid bearer token")
+    loaded = load_principal(session, row)
+    return dataclasses.replace(loaded, roles=loaded.roles | identity.roles)
 
 
 def load_principal(session: Session, row: PrincipalRow) -> Principal:
