@@ -85,6 +85,7 @@ def upgrade() -> None:
         batch_op.create_foreign_key(batch_op.f('fk_api_keys_created_by_principals'), 'principals', ['created_by'], ['id'])
 
     _bind_existing_roles()
+    _defer_foreign_keys()
     with op.batch_alter_table('principals', schema=None) as batch_op:
         batch_op.drop_column('role')
     op.execute(sa.text("INSERT INTO audit_head (id, seq, sha256) VALUES (1, 0, :genesis)").bindparams(genesis="0" * 64))
@@ -93,10 +94,13 @@ def upgrade() -> None:
 
 def _bind_existing_roles() -> None:
     connection = op.get_bind()
-    principals = connection.execute(sa.text("SELECT id, role, created_at FROM principals")).all()
-    datasets = connection.execute(sa.text("SELECT id FROM datasets")).scalars().all()
+    principals = sa.table(
+        "principals", sa.column("id", sa.Uuid()), sa.column("role", sa.String()),
+        sa.column("created_at", sa.DateTime(timezone=True)),
+    )
+    datasets = connection.execute(sa.select(sa.table("datasets", sa.column("id", sa.Uuid())).c.id)).scalars().all()
     bindings = []
-    for principal_id, role, created_at in principals:
+    for principal_id, role, created_at in connection.execute(sa.select(principals)):
         scopes = datasets if role in DATASET_ONLY_ROLES else [None]
         for dataset_id in scopes:
             bindings.append({
@@ -105,6 +109,12 @@ def _bind_existing_roles() -> None:
             })
     if bindings:
         op.bulk_insert(_bindings_table(), bindings)
+
+
+def _defer_foreign_keys() -> None:
+    """SQLite drops a column by copying the table; rows pointing at it must wait for the copy."""
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute("PRAGMA defer_foreign_keys = ON")
 
 
 def _bindings_table() -> sa.Table:
@@ -125,6 +135,7 @@ def downgrade() -> None:
         "AND b.revoked_at IS NULL ORDER BY b.dataset_id IS NOT NULL, b.granted_at LIMIT 1)"
     )
     op.execute("UPDATE principals SET role = 'ml_engineer' WHERE role IS NULL")
+    _defer_foreign_keys()
     with op.batch_alter_table('principals', schema=None) as batch_op:
         batch_op.alter_column('role', existing_type=sa.VARCHAR(length=40), nullable=False)
 
