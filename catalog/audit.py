@@ -20,18 +20,76 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Connection, String, bindparam, insert, select, update
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.orm import Session, sessionmaker
 
 from catalog.authz import Principal
-from catalog.db import transaction
-from catalog.hashing import canonical_json, sha256_hex
+from catalog.db import CHAIN_FUNCTION, transaction
+from catalog.hashing import canonical_json, chain_sha256, sha256_hex
 from catalog.models import AuditEntryRow, AuditHeadRow, AuditSealRow, utcnow
 
 HEAD_ID = 1
 GENESIS_SHA256 = "0" * 64
 CONTEXT_KEY = "audit_context"
 SEALER_KEY = "audit_sealer"
+
+
+_HEAD = AuditHeadRow.__table__
+_ENTRIES = AuditEntryRow.__table__
+# What an entry's content hash covers; the chain link adds its seq and its predecessor's hash.
+CONTENT_FIELDS = ("occurred_at", "actor_id", "actor_name", "roles", "action", "resource", "outcome",
+                  "request_id", "client", "details")
+
+
+class chain_link(FunctionElement):
+    """``catalog.hashing.chain_sha256`` computed by the database, inside the statement that locks the head."""
+
+    type = String()
+    name = "chain_link"
+    inherit_cache = True
+
+
+@compiles(chain_link, "postgresql")
+def _chain_link_postgresql(element, compiler, **kw) -> str:
+    previous, seq, content = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"encode(sha256(convert_to({previous} || ':' || CAST({seq} AS TEXT) || ':' || {content}, 'UTF8')), 'hex')"
+
+
+@compiles(chain_link, "sqlite")
+def _chain_link_sqlite(element, compiler, **kw) -> str:
+    return f"{CHAIN_FUNCTION}({compiler.process(element.clauses, **kw)})"
+
+
+# Built once: an append runs on every write, and building statements costs more than running them.
+# Advancing the head takes its row lock, so concurrent appends queue here and never fork the chain.
+_ADVANCE_HEAD = (
+    update(_HEAD)
+    .where(_HEAD.c.id == HEAD_ID)
+    .values(
+        previous_sha256=_HEAD.c.sha256,
+        seq=_HEAD.c.seq + 1,
+        sha256=chain_link(_HEAD.c.sha256, _HEAD.c.seq + 1, bindparam("content_sha256", type_=String())),
+    )
+    .returning(_HEAD.c.seq, _HEAD.c.previous_sha256, _HEAD.c.sha256)
+)
+_INSERT_ENTRY = insert(_ENTRIES)
+_head = _ADVANCE_HEAD.cte("head")
+# PostgreSQL: advance the head and insert the entry in one round trip (SQLite has no UPDATE in a CTE).
+_APPEND_IN_ONE = (
+    insert(_ENTRIES)
+    .from_select(
+        ["seq", *CONTENT_FIELDS, "previous_sha256", "sha256"],
+        select(
+            _head.c.seq,
+            *(bindparam(f"entry_{name}", type_=_ENTRIES.c[name].type) for name in CONTENT_FIELDS),
+            _head.c.previous_sha256,
+            _head.c.sha256,
+        ),
+    )
+    .returning(_ENTRIES.c.seq, _ENTRIES.c.sha256)
+)
 
 
 class Outcome(StrEnum):
@@ -86,11 +144,7 @@ def append(
 ) -> int:
     """Append one entry in the session's transaction and return its sequence number."""
     context: AuditContext = session.info.get(CONTEXT_KEY) or AuditContext()
-    head_seq, head_sha256 = session.execute(
-        select(AuditHeadRow.seq, AuditHeadRow.sha256).where(AuditHeadRow.id == HEAD_ID).with_for_update()
-    ).one()
-    fields = {
-        "seq": head_seq + 1,
+    content = {
         "occurred_at": utcnow(),
         "actor_id": actor.id if actor else None,
         "actor_name": actor.name if actor else None,
@@ -101,30 +155,35 @@ def append(
         "request_id": context.request_id,
         "client": context.client,
         "details": details or {},
-        "previous_sha256": head_sha256,
     }
-    sha256 = entry_sha256(fields)
-    session.execute(insert(AuditEntryRow).values(**fields, sha256=sha256))
-    session.execute(update(AuditHeadRow).where(AuditHeadRow.id == HEAD_ID).values(seq=fields["seq"], sha256=sha256))
+    seq, sha256 = _write_entry(session.connection(), content, content_sha256(content))
     sealer: Sealer | None = session.info.get(SEALER_KEY)
-    if sealer is not None and fields["seq"] % sealer.every == 0:
-        _write_seal(session, sealer, fields["seq"], sha256)
-    return fields["seq"]
+    if sealer is not None and seq % sealer.every == 0:
+        _write_seal(session, sealer, seq, sha256)
+    return seq
+
+
+def _write_entry(connection: Connection, content: dict[str, Any], content_hash: str) -> tuple[int, str]:
+    if connection.dialect.name == "postgresql":
+        params = {f"entry_{name}": value for name, value in content.items()}
+        return tuple(connection.execute(_APPEND_IN_ONE, {**params, "content_sha256": content_hash}).one())
+    seq, previous, sha256 = connection.execute(_ADVANCE_HEAD, {"content_sha256": content_hash}).one()
+    connection.execute(_INSERT_ENTRY, {**content, "seq": seq, "previous_sha256": previous, "sha256": sha256})
+    return seq, sha256
+
+
+def content_sha256(content: dict[str, Any]) -> str:
+    """The hash of what an entry says: canonical JSON of its content fields."""
+    occurred_at: datetime = content["occurred_at"]
+    actor_id = content["actor_id"]
+    hashed = {name: content[name] for name in CONTENT_FIELDS}
+    hashed.update(occurred_at=occurred_at.isoformat(), actor_id=str(actor_id) if actor_id else None)
+    return sha256_hex(canonical_json(hashed))
 
 
 def entry_sha256(fields: dict[str, Any]) -> str:
-    """The hash of an entry: canonical JSON of every field but the hash itself."""
-    return sha256_hex(canonical_json(_hashed_form(fields)))
-
-
-def _hashed_form(fields: dict[str, Any]) -> dict[str, Any]:
-    occurred_at: datetime = fields["occurred_at"]
-    actor_id = fields["actor_id"]
-    return {
-        **{name: value for name, value in fields.items() if name != "sha256"},
-        "occurred_at": occurred_at.isoformat(),
-        "actor_id": str(actor_id) if actor_id else None,
-    }
+    """An entry's hash, its link in the chain: content, position and the previous entry's hash."""
+    return chain_sha256(fields["previous_sha256"], fields["seq"], content_sha256(fields))
 
 
 def record_failure(
@@ -147,7 +206,7 @@ def record_failure(
 def seal_now(session: Session, sealer: Sealer) -> AuditSealRow | None:
     """Seal the current head (if it is not sealed already); None when the log is empty."""
     head_seq, head_sha256 = session.execute(
-        select(AuditHeadRow.seq, AuditHeadRow.sha256).where(AuditHeadRow.id == HEAD_ID).with_for_update()
+        select(_HEAD.c.seq, _HEAD.c.sha256).where(_HEAD.c.id == HEAD_ID).with_for_update()
     ).one()
     if head_seq == 0:
         return None

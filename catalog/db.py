@@ -12,6 +12,9 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from catalog.hashing import chain_sha256
+
+CHAIN_FUNCTION = "labeltrail_chain"  # chain_sha256, as SQLite sees it
 
 def normalise_url(url: str) -> str:
     """Point plain ``postgresql://`` URLs at the psycopg 3 driver."""
@@ -30,6 +33,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+    dbapi_connection.create_function(CHAIN_FUNCTION, 3, chain_sha256, deterministic=True)
 
 
 def make_engine(url: str, **kwargs) -> Engine:

@@ -55,6 +55,15 @@ def _plain(value: Any) -> bool:
     return False
 
 
+def chain_sha256(previous_sha256: str, seq: int, content_sha256: str) -> str:
+    """One link of the audit chain: an entry's content hash bound to its position and its predecessor.
+
+    The databases compute the same (PostgreSQL with ``sha256()``, SQLite with this function
+    registered on each connection), so an append is one statement that reads and moves the head.
+    """
+    return hashlib.sha256(f"{previous_sha256}:{seq}:{content_sha256}".encode()).hexdigest()
+
+
 def text_digest(text: str, salt: bytes) -> str:
     return "sha256:" + hashlib.sha256(salt + text.encode("utf-8")).hexdigest()
 

@@ -40,6 +40,18 @@ def engine(request, tmp_path_factory) -> Iterator[Engine]:
             yield from _migrated(url)
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_database_url(request, tmp_path) -> Iterator[str]:
+    """A database of its own with no schema at all, for tests that migrate step by step."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
+    if not POSTGRES_URL:
+        pytest.skip(_SKIP_PG)
+    with scratch_postgres(POSTGRES_URL, "labeltrail_migration") as url:
+        yield url
+
+
 def _migrated(url: str) -> Iterator[Engine]:
     migrate.upgrade(url)
     engine = make_engine(url)

@@ -50,6 +50,7 @@ def upgrade() -> None:
     op.create_table('audit_head',
     sa.Column('id', sa.Integer(), autoincrement=False, nullable=False),
     sa.Column('seq', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('previous_sha256', sa.String(length=64), nullable=False),
     sa.Column('sha256', sa.String(length=64), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_head'))
     )
@@ -85,10 +86,12 @@ def upgrade() -> None:
         batch_op.create_foreign_key(batch_op.f('fk_api_keys_created_by_principals'), 'principals', ['created_by'], ['id'])
 
     _bind_existing_roles()
-    _defer_foreign_keys()
     with op.batch_alter_table('principals', schema=None) as batch_op:
         batch_op.drop_column('role')
-    op.execute(sa.text("INSERT INTO audit_head (id, seq, sha256) VALUES (1, 0, :genesis)").bindparams(genesis="0" * 64))
+    op.execute(
+        sa.text("INSERT INTO audit_head (id, seq, previous_sha256, sha256) VALUES (1, 0, :genesis, :genesis)")
+        .bindparams(genesis="0" * 64)
+    )
 
 
 
@@ -111,12 +114,6 @@ def _bind_existing_roles() -> None:
         op.bulk_insert(_bindings_table(), bindings)
 
 
-def _defer_foreign_keys() -> None:
-    """SQLite drops a column by copying the table; rows pointing at it must wait for the copy."""
-    if op.get_bind().dialect.name == "sqlite":
-        op.execute("PRAGMA defer_foreign_keys = ON")
-
-
 def _bindings_table() -> sa.Table:
     return sa.table(
         "role_bindings",
@@ -135,7 +132,6 @@ def downgrade() -> None:
         "AND b.revoked_at IS NULL ORDER BY b.dataset_id IS NOT NULL, b.granted_at LIMIT 1)"
     )
     op.execute("UPDATE principals SET role = 'ml_engineer' WHERE role IS NULL")
-    _defer_foreign_keys()
     with op.batch_alter_table('principals', schema=None) as batch_op:
         batch_op.alter_column('role', existing_type=sa.VARCHAR(length=40), nullable=False)
 
