@@ -32,6 +32,7 @@ test: install
 
 bench: install
 	LABELTRAIL_BENCH_POSTGRES_URL="$(PG_TEST_URL)" $(BIN)/python benchmarks/ingest.py
+	LABELTRAIL_BENCH_POSTGRES_URL="$(PG_TEST_URL)" $(BIN)/python benchmarks/audit.py
 
 # Regenerate the hash-pinned lock after changing dependencies in pyproject.toml.
 lock:
