@@ -7,6 +7,7 @@ import uuid
 import structlog
 from fastapi import FastAPI, Request
 
+from api.deps import API_PREFIX
 from api.errors import install_error_handlers
 from api.routes import annotations, audit, datasets, imports, me, principals, records
 from catalog.config import Settings, get_settings
@@ -54,7 +55,7 @@ def create_app(settings: Settings | None = None, sessions=None) -> FastAPI:
     routers = (me.router, principals.router, datasets.router, records.router, annotations.router, imports.router,
                audit.router)
     for router in routers:
-        app.include_router(router, prefix="/api/v1")
+        app.include_router(router, prefix=API_PREFIX)
     return app
 
 

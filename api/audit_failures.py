@@ -9,7 +9,7 @@ showed nothing.
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import audit_context
+from api.deps import API_PREFIX, audit_context
 from catalog import audit
 
 _READS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -44,5 +44,12 @@ def _outcome(request: Request, code: str) -> audit.Outcome | None:
 
 
 def _route(request: Request) -> str:
-    route = request.scope.get("route")
-    return f"{request.method} {getattr(route, 'path', request.url.path)}"
+    """The operation as its template (``POST /api/v1/datasets/{dataset_id}/records``), not its values.
+
+    A route included with a prefix knows only its own part of the path, so the prefix is added.
+    """
+    route, path = request.scope.get("route"), request.url.path
+    if route is None:
+        return f"{request.method} {path}"
+    prefix = API_PREFIX if path.startswith(API_PREFIX) and not route.path.startswith(API_PREFIX) else ""
+    return f"{request.method} {prefix}{route.path}"

@@ -6,6 +6,7 @@ Each session carries the request's audit context, so entries name the request an
 """
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
@@ -18,6 +19,8 @@ from catalog.db import transaction
 from catalog.errors import Unauthenticated
 from catalog.services.principals import KEY_PREFIX, authenticate, principal_for_identity
 
+API_PREFIX = "/api/v1"
+
 _bearer = HTTPBearer(auto_error=False)
 
 
@@ -28,9 +31,15 @@ def audit_context(request: Request) -> audit.AuditContext:
     )
 
 
-def get_session(request: Request) -> Iterator[Session]:
+@contextmanager
+def _unit_of_work(request: Request) -> Iterator[Session]:
     with transaction(request.app.state.sessions) as session:
         session.info.update(audit.session_info(audit_context(request), request.app.state.sealer))
+        yield session
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    with _unit_of_work(request) as session:
         yield session
 
 
@@ -39,12 +48,17 @@ SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 def get_principal(
     request: Request,
-    session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
+    """Authenticate in a transaction of its own, committed at once.
+
+    A key's last use and an OIDC principal's provisioning are then kept whether or not the
+    request that follows succeeds.
+    """
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthenticated("missing bearer API key: send 'Authorization: Bearer <key>'")
-    principal = _authenticate(request, session, credentials.credentials)
+    with _unit_of_work(request) as session:
+        principal = _authenticate(request, session, credentials.credentials)
     request.state.principal = principal  # for the audit entry of a request that fails later
     return principal
 

@@ -1,5 +1,6 @@
 """The one error table: domain error codes to HTTP statuses, and every error as ``{"error": {...}}``."""
 
+import json
 import uuid
 
 from fastapi import FastAPI, Request
@@ -23,6 +24,14 @@ _CODE_BY_HTTP_STATUS = {status: code for code, status in STATUS_BY_CODE.items()}
 log = get_logger(__name__)
 
 
+class ErrorResponse(JSONResponse):
+    """An error as ASCII JSON: messages echo what the caller sent, which may hold a lone surrogate
+    that UTF-8 cannot encode; escaped, it goes back as the caller wrote it."""
+
+    def render(self, content) -> bytes:
+        return json.dumps(content, ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode("ascii")
+
+
 def error_body(code: str, message: str, details=None) -> dict:
     error = {"code": code, "message": message}
     if details is not None:
@@ -32,35 +41,35 @@ def error_body(code: str, message: str, details=None) -> dict:
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
-    async def domain_error(request: Request, exc: DomainError) -> JSONResponse:
+    async def domain_error(request: Request, exc: DomainError) -> ErrorResponse:
         status = STATUS_BY_CODE.get(exc.code, 500)
         action = exc.details.get("action") if isinstance(exc.details, dict) else None
         await record_failed_request(request, status=status, code=exc.code, message=exc.message, action=action)
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-        return JSONResponse(error_body(exc.code, exc.message, exc.details), status, headers=headers)
+        return ErrorResponse(error_body(exc.code, exc.message, exc.details), status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
-    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def invalid_request(request: Request, exc: RequestValidationError) -> ErrorResponse:
         details = [
             {"location": ".".join(str(part) for part in e["loc"]), "problem": e["msg"]} for e in exc.errors()
         ]
         message = "; ".join(f"{d['location']}: {d['problem']}" for d in details[:5])
         await record_failed_request(request, status=422, code="INVALID_INPUT", message=message, action=None)
-        return JSONResponse(error_body("INVALID_INPUT", message, details), 422)
+        return ErrorResponse(error_body("INVALID_INPUT", message, details), 422)
 
     @app.exception_handler(IntegrityError)
-    async def integrity_error(request: Request, _exc: IntegrityError) -> JSONResponse:
+    async def integrity_error(request: Request, _exc: IntegrityError) -> ErrorResponse:
         message = "the change conflicts with data written concurrently"
         await record_failed_request(request, status=409, code="CONFLICT", message=message, action=None)
-        return JSONResponse(error_body("CONFLICT", message), 409)
+        return ErrorResponse(error_body("CONFLICT", message), 409)
 
     @app.exception_handler(HTTPException)
-    async def http_error(_request: Request, exc: HTTPException) -> JSONResponse:
+    async def http_error(_request: Request, exc: HTTPException) -> ErrorResponse:
         code = _CODE_BY_HTTP_STATUS.get(exc.status_code, "HTTP_ERROR")
-        return JSONResponse(error_body(code, str(exc.detail)), exc.status_code, headers=exc.headers)
+        return ErrorResponse(error_body(code, str(exc.detail)), exc.status_code, headers=exc.headers)
 
     @app.exception_handler(Exception)
-    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+    async def unexpected(request: Request, exc: Exception) -> ErrorResponse:
         request_id = getattr(request.state, "request_id", str(uuid.uuid4()))
         log.exception("unhandled error", request_id=request_id, path=request.url.path)
-        return JSONResponse(error_body("INTERNAL", f"internal error (request id {request_id})"), 500)
+        return ErrorResponse(error_body("INTERNAL", f"internal error (request id {request_id})"), 500)

@@ -14,6 +14,7 @@ of their own, after the request's transaction rolled back.
 
 import hashlib
 import hmac
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -36,6 +37,8 @@ CONTEXT_KEY = "audit_context"
 SEALER_KEY = "audit_sealer"
 
 
+# NUL, and UTF-16 surrogates: a Python str holds one only when it is lone.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 _HEAD = AuditHeadRow.__table__
 _ENTRIES = AuditEntryRow.__table__
 # What an entry's content hash covers; the chain link adds its seq and its predecessor's hash.
@@ -197,10 +200,30 @@ def record_failure(
     outcome: Outcome,
     details: dict[str, Any] | None = None,
 ) -> None:
-    """Append an entry in a transaction of its own, so it survives the rollback of the request."""
+    """Append an entry in a transaction of its own, so it survives the rollback of the request.
+
+    The action, resource and details of a failed attempt echo what the caller sent, so they are
+    made storable first: an attempt that cannot be written down would escape the log.
+    """
     with transaction(sessions) as session:
         session.info.update(session_info(context, sealer))
-        append(session, actor=actor, action=action, resource=resource, outcome=outcome, details=details)
+        append(
+            session,
+            actor=actor,
+            action=storable(action, _ENTRIES.c.action.type.length),
+            resource=storable(resource, _ENTRIES.c.resource.type.length),
+            outcome=outcome,
+            details={key: storable(value) if isinstance(value, str) else value for key, value in (details or {}).items()},
+        )
+
+
+def storable(text: str, limit: int | None = None) -> str:
+    """Caller-supplied text that every engine can store and canonical JSON can hash.
+
+    PostgreSQL refuses NUL in text and JSONB; a lone surrogate has no UTF-8 encoding. Both become
+    U+FFFD, and the text is cut to the column's length.
+    """
+    return _UNSTORABLE.sub("\ufffd", text)[:limit]
 
 
 def seal_now(session: Session, sealer: Sealer) -> AuditSealRow | None:
