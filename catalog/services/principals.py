@@ -180,7 +180,7 @@ def grant_role(
     session: Session, *, principal: Principal, principal_id: uuid.UUID, data: BindingIn
 ) -> BindingOut:
     require(principal, Action.PRINCIPAL_MANAGE)
-    target = _principal_row(session, principal_id)
+    target = _changeable_row(session, principal_id)
     binding = _grant(session, principal, target, data)
     audit.append(
         session, actor=principal, action=Action.PRINCIPAL_MANAGE, resource=f"principal:{target.id}",
@@ -192,6 +192,7 @@ def grant_role(
 
 def revoke_role(session: Session, *, principal: Principal, principal_id: uuid.UUID, binding_id: uuid.UUID) -> None:
     require(principal, Action.PRINCIPAL_MANAGE)
+    _changeable_row(session, principal_id)
     binding = session.scalar(
         select(RoleBindingRow).where(
             RoleBindingRow.id == binding_id,
@@ -233,7 +234,7 @@ def _grant(session: Session, actor: Principal, target: PrincipalRow, data: Bindi
 
 def create_key(session: Session, *, principal: Principal, principal_id: uuid.UUID, data: KeyCreate) -> IssuedKey:
     require(principal, Action.PRINCIPAL_MANAGE)
-    target = _principal_row(session, principal_id)
+    target = _changeable_row(session, principal_id)
     key, row = _issue_key(session, target.id, data.expires_at, principal.id)
     _audit_key(session, principal, target.id, "create", row)
     return IssuedKey(api_key=key, key=_key_out(row))
@@ -334,6 +335,21 @@ def _principal_row(session: Session, principal_id: uuid.UUID) -> PrincipalRow:
     row = session.get(PrincipalRow, principal_id)
     if row is None:
         raise NotFound("principal not found", {"principal_id": str(principal_id)})
+    return row
+
+
+def _changeable_row(session: Session, principal_id: uuid.UUID) -> PrincipalRow:
+    """A principal whose roles and keys may change: any but ``system``, the host operator's.
+
+    Revoking its admin role would lock the CLI out; a key for it would make the host operator
+    reachable over the network.
+    """
+    row = _principal_row(session, principal_id)
+    if row.name == SYSTEM_NAME:
+        raise Conflict(
+            "the system principal is the host operator's: its roles and keys cannot be changed",
+            {"principal_id": str(principal_id)},
+        )
     return row
 
 
