@@ -7,9 +7,12 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from typer.testing import CliRunner
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+import catalog.cli
+import catalog.cli_support
 from api.app import create_app
 from catalog import audit, migrate
 from catalog.config import Settings
@@ -89,6 +92,18 @@ def settings() -> Settings:
 @pytest.fixture
 def client(sessions, settings) -> TestClient:
     return TestClient(create_app(settings, sessions=sessions))
+
+
+@pytest.fixture
+def cli(monkeypatch, sessions, settings):
+    """Runs ``labeltrail`` in the test's transaction; ``settings=`` swaps the configuration for one call."""
+    monkeypatch.setattr(catalog.cli_support, "sessions", lambda: sessions)
+
+    def run(*args, settings: Settings = settings):
+        monkeypatch.setattr(catalog.cli_support, "current_settings", lambda: settings)
+        return CliRunner().invoke(catalog.cli.app, [str(arg) for arg in args])
+
+    return run
 
 
 @pytest.fixture

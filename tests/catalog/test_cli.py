@@ -3,21 +3,10 @@
 import json
 
 import pytest
-from typer.testing import CliRunner
 
-import catalog.cli
-import catalog.cli_support
 from catalog.authz import Role
 from tests.support.builders import TEXT_SCHEMA
 from tests.support.importing import alpaca, prompts, write_lines
-
-
-@pytest.fixture
-def cli(monkeypatch, sessions, settings):
-    monkeypatch.setattr(catalog.cli_support, "sessions", lambda: sessions)
-    monkeypatch.setattr(catalog.cli_support, "current_settings", lambda: settings)
-    runner = CliRunner()
-    return lambda *args: runner.invoke(catalog.cli.app, [str(arg) for arg in args])
 
 
 @pytest.fixture
