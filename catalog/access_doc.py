@@ -6,7 +6,7 @@ Regenerate with ``python -m catalog.access_doc > docs/access.md``; a test fails 
 from catalog.authz import DATASET_ONLY_ROLES, GLOBAL_ACTIONS, POLICY, Action, Reach, Role
 
 MEANING: dict[Action, str] = {
-    Action.DATASET_READ: "see a dataset, its guidelines, records (text withheld without `text:read_raw`), "
+    Action.DATASET_READ: "see a dataset, its guidelines, records (masked without `text:read_raw`), "
     "annotations and their history",
     Action.DATASET_CREATE: "create a dataset",
     Action.GUIDELINE_CREATE: "add a guideline version",
@@ -19,6 +19,7 @@ MEANING: dict[Action, str] = {
     Action.READ_RAW: "receive record text unmasked; every such read is audited",
     Action.AUDIT_READ: "read and export the audit log and its seals",
     Action.PRINCIPAL_MANAGE: "create principals, grant and revoke roles, issue, expire, rotate and revoke API keys",
+    Action.SUBJECT_ERASE: "erase a data subject's raw text in every dataset (GDPR); provenance stays",
 }
 _CELL = {Reach.ANY: "yes", Reach.OWN: "own"}
 

@@ -38,6 +38,7 @@ class Action(StrEnum):
     READ_RAW = "text:read_raw"
     AUDIT_READ = "audit:read"
     PRINCIPAL_MANAGE = "principal:manage"
+    SUBJECT_ERASE = "subject:erase"
 
 
 class Reach(StrEnum):
@@ -48,7 +49,8 @@ class Reach(StrEnum):
 
 
 # Actions about the catalog as a whole: only roles granted globally count for them.
-GLOBAL_ACTIONS = frozenset({Action.DATASET_CREATE, Action.AUDIT_READ, Action.PRINCIPAL_MANAGE})
+# Erasure reaches a data subject's records in every dataset, so it is granted catalog-wide only.
+GLOBAL_ACTIONS = frozenset({Action.DATASET_CREATE, Action.AUDIT_READ, Action.PRINCIPAL_MANAGE, Action.SUBJECT_ERASE})
 # Roles that are only ever granted on a dataset: annotators and reviewers see what they are assigned.
 DATASET_ONLY_ROLES = frozenset({Role.ANNOTATOR, Role.REVIEWER})
 
@@ -66,6 +68,7 @@ POLICY: dict[Role, dict[Action, Reach]] = {
         Action.ANNOTATION_EDIT: _ANY,
         Action.ANNOTATION_REVIEW: _ANY,
         Action.READ_RAW: _ANY,
+        Action.SUBJECT_ERASE: _ANY,
     },
     Role.ANNOTATOR: {
         Action.DATASET_READ: _ANY,

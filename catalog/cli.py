@@ -10,6 +10,7 @@ from tqdm import tqdm
 
 from catalog import migrate
 from catalog.cli_access import audit_app, keys_app, users_app
+from catalog.cli_pii import erase, pii_app
 from catalog import cli_support
 from catalog.cli_support import actor as actor_named
 from catalog.cli_support import fail
@@ -20,6 +21,7 @@ from catalog.importing.formats import Format
 from catalog.importing.importer import run_import
 from catalog.importing.reading import open_file
 from catalog.logging import configure_logging
+from catalog.masking_worker import MaskingLoop
 from catalog.services import datasets, principals
 from catalog.provenance import Broken
 from catalog.verify import verify
@@ -30,6 +32,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")
+app.add_typer(pii_app, name="pii")
+app.command("erase")(erase)
 
 
 @db_app.command("upgrade")
@@ -112,12 +116,18 @@ def verify_command(
 
 @app.command("serve")
 def serve(host: str | None = None, port: int | None = None) -> None:
-    """Serve the REST API (run `labeltrail db upgrade` first)."""
+    """Serve the REST API, masking new records in the background (run `labeltrail db upgrade` first)."""
     import uvicorn
 
     settings = cli_support.current_settings()
+    masking = MaskingLoop(
+        cli_support.sessions(), settings.scanner_config(),
+        batch_size=settings.pii_batch_size, interval=settings.pii_interval_seconds,
+    )
+    masking.start()
     # By import string: the catalog never imports the API package above it.
     uvicorn.run(
         "api.app:create_app", factory=True, host=host or settings.host, port=port or settings.port,
         access_log=False,  # the app logs each request itself, as structured JSON
     )
+    masking.stop()

@@ -1,12 +1,15 @@
 """Settings, read from the environment with the ``LABELTRAIL_`` prefix."""
 
 from functools import lru_cache
+from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from catalog.audit import Sealer
 from catalog.oidc import OidcSettings
+from pii import ScannerConfig
 
 
 class Settings(BaseSettings):
@@ -24,6 +27,15 @@ class Settings(BaseSettings):
     oidc: OidcSettings = Field(default_factory=OidcSettings, description="LABELTRAIL_OIDC_* variables")
     audit_seal_key: SecretStr | None = None
     audit_seal_every: int = Field(default=100, ge=1)
+    pii_config: Path | None = Field(default=None, description="a YAML scanner configuration (docs/pii.md)")
+    pii_mode: Literal["ner", "pattern"] | None = Field(default=None, description="overrides the configuration's mode")
+    pii_batch_size: int = Field(default=500, ge=1)
+    pii_interval_seconds: float = Field(default=2.0, gt=0)
+
+    def scanner_config(self) -> ScannerConfig:
+        """The PII scanner's configuration: the file's (or the defaults), with the mode override."""
+        config = ScannerConfig.load(self.pii_config) if self.pii_config else ScannerConfig()
+        return ScannerConfig.model_validate({**config.model_dump(), "mode": self.pii_mode}) if self.pii_mode else config
 
     def sealer(self) -> Sealer | None:
         """Seals the audit chain when a key is configured (it is never stored in the database)."""

@@ -24,6 +24,10 @@ def normalise_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+_BUSY_TIMEOUT_MS = 30_000
+_CHECKPOINT_WAIT_MS = 1_000
+
+
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
     # pysqlite's own transaction handling breaks SAVEPOINT; SQLAlchemy emits BEGIN itself instead.
     dbapi_connection.isolation_level = None
@@ -31,9 +35,31 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA secure_delete=ON")  # erased text is overwritten, not left in free pages
     cursor.close()
     dbapi_connection.create_function(CHAIN_FUNCTION, 3, chain_sha256, deterministic=True)
+
+
+def checkpoint(sessions: sessionmaker[Session]) -> bool:
+    """On SQLite, copy the write-ahead log into the database and empty it, so no earlier page
+    version (an erased text, say) stays in the ``-wal`` file. Nothing to do on PostgreSQL.
+
+    It runs outside any transaction, as SQLite requires, on a connection of its own, and waits
+    at most a second for other connections; returns whether the log was emptied.
+    """
+    engine = sessions.kw["bind"].engine
+    if engine.dialect.name != "sqlite" or engine.url.database in (None, "", ":memory:"):
+        return True
+    connection = engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout={_CHECKPOINT_WAIT_MS}")
+        busy, _, _ = cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        cursor.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
+    finally:
+        connection.close()
+    return busy == 0
 
 
 def make_engine(url: str, **kwargs) -> Engine:

@@ -229,16 +229,29 @@ class RecordOut(BaseModel):
     id: uuid.UUID
     dataset_id: uuid.UUID
     external_id: str | None
-    text: Literal["raw", "withheld"] = Field(
-        description="'raw' for roles with read_raw (each read audited); otherwise the texts are withheld"
+    text: Literal["raw", "masked", "erased"] = Field(
+        description="'raw' for roles with read_raw (each read audited); 'masked' (PII replaced) for every other "
+        "role; 'erased' when the data subject's raw text was erased and only the masked form is left"
     )
-    messages: list[Message] | None
+    messages: list[Message]
     candidates: list[str] | None
-    metadata: dict[str, Any] | None
+    metadata: dict[str, Any]
+    mask_status: Literal["pending", "masked"] = Field(
+        description="roles without read_raw only ever see masked records"
+    )
+    detector_version: str | None = Field(description="the PII detector that masked the record")
+    erased_at: datetime | None
     content_sha256: str
     created_at: datetime
     retired_at: datetime | None
     retire_reason: str | None
+
+
+class ErasureOut(BaseModel):
+    subject_id: str
+    erased: list[uuid.UUID] = Field(description="records whose raw text this request erased")
+    already_erased: list[uuid.UUID] = Field(description="records of the subject erased by an earlier request")
+    datasets: list[uuid.UUID] = Field(description="datasets holding the subject's records")
 
 
 # --- annotations --------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     BigInteger,
@@ -140,6 +141,7 @@ class RecordRow(Base):
         UniqueConstraint("dataset_id", "external_id"),
         Index("ix_records_dataset_id_prompt_sha256", "dataset_id", "prompt_sha256"),
         Index("ix_records_dataset_id_id", "dataset_id", "id"),
+        Index("ix_records_mask_status_id", "mask_status", "id"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
@@ -154,6 +156,35 @@ class RecordRow(Base):
     retired_at: Mapped[datetime | None]
     retired_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("principals.id"))
     retire_reason: Mapped[str | None] = mapped_column(Text)
+    # The PII gate: raw ``content`` and ``meta`` stay as they came; roles without read_raw get these.
+    mask_status: Mapped[str] = mapped_column(String(20), default="pending")
+    masked_content: Mapped[dict[str, Any] | None]
+    masked_meta: Mapped[dict[str, Any] | None] = mapped_column(JsonValue)
+    detector_version: Mapped[str | None] = mapped_column(String(200))
+    masked_at: Mapped[datetime | None]
+    # GDPR erasure: the raw texts are gone; their salted digests keep content_sha256 verifiable.
+    erased_at: Mapped[datetime | None]
+    erased_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("principals.id"))
+    content_digests: Mapped[dict[str, Any] | None]
+
+
+class PiiFindingRow(Base):
+    """One piece of personal data found in a record's text, by which detector, at which raw offsets."""
+
+    __tablename__ = "pii_findings"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    record_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("records.id"), index=True)
+    field: Mapped[str] = mapped_column(String(200))
+    entity_type: Mapped[str] = mapped_column(String(80))
+    start: Mapped[int] = mapped_column(Integer)
+    end: Mapped[int] = mapped_column(Integer)
+    # Where its placeholder sits in the masked text: maps offsets chosen on masked text back to raw.
+    masked_start: Mapped[int] = mapped_column(Integer)
+    masked_end: Mapped[int] = mapped_column(Integer)
+    score: Mapped[float] = mapped_column(Float)
+    recognizer: Mapped[str] = mapped_column(String(200))
+    detector_version: Mapped[str] = mapped_column(String(200))
 
 
 class AnnotationRow(Base):

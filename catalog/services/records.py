@@ -18,6 +18,7 @@ from catalog.hashing import canonical_json, content_hash, digest_strings, sha256
 from catalog.models import DatasetRow, RecordRow, new_id, utcnow
 from catalog.pagination import fetch_page
 from catalog.services.datasets import visible_dataset
+from catalog.services.masking import MASKED
 
 _LOOKUP_CHUNK = 500
 
@@ -104,6 +105,8 @@ def list_records(
 ) -> Page[RecordOut]:
     visible_dataset(session, principal, dataset_id)
     stmt = select(RecordRow).where(RecordRow.dataset_id == dataset_id)
+    if not may_read_raw(principal, dataset_id):
+        stmt = stmt.where(RecordRow.mask_status == MASKED)
     if not include_retired:
         stmt = stmt.where(RecordRow.retired_at.is_(None))
     rows, next_cursor = fetch_page(session, stmt, RecordRow.id, limit=limit, cursor=cursor)
@@ -119,7 +122,7 @@ def get_record(session: Session, *, principal: Principal, record_id: uuid.UUID) 
 def served(session: Session, principal: Principal, dataset_id: uuid.UUID, rows: list[RecordRow]) -> list[RecordOut]:
     """Records as this principal may see them: raw text only with ``read_raw``, and that read audited.
 
-    Without ``read_raw`` the text is withheld (the masked form replaces it once records are masked).
+    Without ``read_raw`` the masked form is served; callers pass only masked rows to such roles.
     """
     if not may_read_raw(principal, dataset_id):
         return [to_dto(row, raw=False) for row in rows]
@@ -132,9 +135,10 @@ def served(session: Session, principal: Principal, dataset_id: uuid.UUID, rows: 
 
 
 def visible_record(session: Session, principal: Principal, record_id: uuid.UUID) -> RecordRow:
+    """A record the principal may see: in a dataset it can see, and masked unless it may read raw."""
     stmt = scope_datasets(select(RecordRow).where(RecordRow.id == record_id), principal, RecordRow.dataset_id)
     row = session.scalar(stmt)
-    if row is None:
+    if row is None or (row.mask_status != MASKED and not may_read_raw(principal, row.dataset_id)):
         raise NotFound("record not found", {"record_id": str(record_id)})
     return row
 
@@ -177,14 +181,18 @@ def retire_records(
 
 
 def to_dto(row: RecordRow, *, raw: bool) -> RecordOut:
+    content, meta = (row.content, row.meta) if raw else (row.masked_content, row.masked_meta)
     return RecordOut(
         id=row.id,
         dataset_id=row.dataset_id,
         external_id=row.external_id,
-        text="raw" if raw else "withheld",
-        messages=row.content["messages"] if raw else None,
-        candidates=row.content.get("candidates") if raw else None,
-        metadata=row.meta if raw else None,
+        text="masked" if not raw else "erased" if row.erased_at else "raw",
+        messages=content["messages"],
+        candidates=content.get("candidates"),
+        metadata=meta,
+        mask_status=row.mask_status,
+        detector_version=row.detector_version,
+        erased_at=row.erased_at,
         content_sha256=row.content_sha256,
         created_at=row.created_at,
         retired_at=row.retired_at,

@@ -18,7 +18,8 @@ from catalog.authz import Action, Principal, Role, can, may_read_raw
 from tests.support.builders import TEXT_SCHEMA, Caller, chat_record
 
 PUBLIC = {("GET", "/health")}
-CANARY = "Call Jane Roe-Canary on 555-0100"  # raw record text: only roles with read_raw may ever see it
+# Raw record text that the PII gate masks: only roles with read_raw may ever see it.
+CANARY = "Write to jane.canary@example.com or call 212-555-0100"
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,7 @@ OPS: dict[tuple[str, str], Op] = {
     ("GET", "/api/v1/audit"): Op(Action.AUDIT_READ, on_dataset=False),
     ("GET", "/api/v1/audit/export"): Op(Action.AUDIT_READ, on_dataset=False),
     ("GET", "/api/v1/audit/seals"): Op(Action.AUDIT_READ, on_dataset=False),
+    ("DELETE", "/api/v1/subjects/{subject_id}"): Op(Action.SUBJECT_ERASE, on_dataset=False, params={"reason": "DSR-1"}),
 }
 
 
@@ -113,6 +115,7 @@ def world(actors) -> World:
         "principal_id": target["principal"]["id"],
         "binding_id": target["principal"]["roles"][0]["id"],
         "key_id": target["key"]["key_id"],
+        "subject_id": "subject-in-A",
     }
     for found in ids.values():
         found.update(shared)
@@ -174,7 +177,7 @@ def test_each_role_gets_what_the_policy_says(actors, sessions, world, method, pa
                 response = _send(caller, caller.key, method, path, op, params)
             if _outcome(response.status_code) != expected:
                 wrong.append(f"{role.value} on {dataset}: expected {expected}, got {response.status_code} {response.text}")
-            if "Canary" in response.text and not _reads_raw_anywhere(caller.principal, world):
+            if "canary@" in response.text and not _reads_raw_anywhere(caller.principal, world):
                 wrong.append(f"{role.value} on {dataset}: raw record text reached a role without read_raw")
     assert not wrong, "\n".join(wrong)
 
@@ -187,8 +190,9 @@ def test_raw_text_reaches_read_raw_roles_and_their_reads_are_audited(actors, wor
     record_path = "/api/v1/records/{record_id}".format(**world.ids["A"])
     assert CANARY in world.steward.ok(world.steward.get(record_path))["messages"][0]["content"]
     annotator = _caller(actors, Role.ANNOTATOR, world)
-    withheld = annotator.ok(annotator.get(record_path))
-    assert withheld["text"] == "withheld" and withheld["messages"] is None
+    masked = annotator.ok(annotator.get(record_path))
+    assert masked["text"] == "masked"
+    assert masked["messages"][0]["content"] == "Write to <EMAIL_ADDRESS> or call <PHONE_NUMBER> in A"
     auditor = actors(Role.COMPLIANCE_OFFICER)
     reads = auditor.ok(auditor.get("/api/v1/audit", params={"action": "text:read_raw"}))["items"]
     assert [(e["actor_name"], e["details"]["records"]) for e in reads] == [("the-steward", [world.ids["A"]["record_id"]])]

@@ -160,6 +160,7 @@ def test_every_write_leaves_one_ok_entry_naming_actor_roles_action_resource_requ
     body = {"records": [chat_record("a"), chat_record("b")]}
     ids = steward.ok(send(steward, "POST", f"/api/v1/datasets/{dataset_id}/records", "w-records", body), 201)["ids"]
     expect("w-records", steward, "data_steward", ("record:create", on_dataset, {"records": 2}))
+    steward.mask()  # the PII gate releases the records to the annotator
 
     guideline = steward.ok(
         send(steward, "POST", f"/api/v1/datasets/{dataset_id}/guidelines", "w-guideline", {"text": "Be brief."}), 201
@@ -205,8 +206,8 @@ def test_a_missing_or_unusable_request_id_is_replaced_by_a_fresh_one_and_that_on
     assert entry["request_id"] == issued
 
 
-def test_a_raw_read_is_audited_and_a_withheld_read_is_not(sessions, steward, dataset, annotator):
-    secret = "Call Jane Roe on 555-0100"
+def test_a_raw_read_is_audited_and_a_masked_read_is_not(sessions, steward, dataset, annotator):
+    secret = "Call Jane Roe on 212-555-0100"
     first, second = steward.records(dataset["id"], chat_record(secret), chat_record("Hello"))
     on_dataset = f"dataset:{dataset['id']}"
     before = head_seq(sessions)
@@ -220,19 +221,18 @@ def test_a_raw_read_is_audited_and_a_withheld_read_is_not(sessions, steward, dat
     assert (entry["actor_name"], entry["roles"], entry["client"]) == ("stew", "data_steward", CLIENT)
     assert entry["details"] == {"records": [first]}
 
-    response = send(annotator, "GET", f"/api/v1/records/{first}", "r-withheld")
-    withheld = annotator.ok(response)
-    assert withheld["text"] == "withheld"
-    assert (withheld["messages"], withheld["candidates"], withheld["metadata"]) == (None, None, None)
+    response = send(annotator, "GET", f"/api/v1/records/{first}", "r-masked")
+    masked = annotator.ok(response)
+    assert (masked["text"], masked["messages"][0]["content"]) == ("masked", "Call Jane Roe on <PHONE_NUMBER>")
     assert "555-0100" not in response.text
-    assert stored(sessions, request_id="r-withheld") == []
+    assert stored(sessions, request_id="r-masked") == []
 
     listed = steward.ok(send(steward, "GET", f"/api/v1/datasets/{dataset['id']}/records", "r-list"))["items"]
     [entry] = stored(sessions, request_id="r-list")  # one entry for the page, naming every record served raw
     assert entry["action"] == "text:read_raw" and sorted(entry["details"]["records"]) == sorted([first, second])
     assert sorted(item["id"] for item in listed) == sorted([first, second])
-    annotator.ok(send(annotator, "GET", f"/api/v1/datasets/{dataset['id']}/records", "r-list-withheld"))
-    assert stored(sessions, request_id="r-list-withheld") == []
+    annotator.ok(send(annotator, "GET", f"/api/v1/datasets/{dataset['id']}/records", "r-list-masked"))
+    assert stored(sessions, request_id="r-list-masked") == []
     assert head_seq(sessions) == before + 2
     assert_chain_intact(sessions, before + 2)
 

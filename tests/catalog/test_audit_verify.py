@@ -36,17 +36,16 @@ def history(actors, client, sessions) -> History:
     """Seventeen entries written by the application itself, sealed at 5, 10 and 15."""
     steward = actors(Role.DATA_STEWARD)  # 1: principal:manage (by system)
     dataset = steward.dataset("audited", TEXT_SCHEMA)  # 2: dataset:create
-    records = steward.records(dataset["id"], chat_record("one"), chat_record("two"), chat_record("three"))  # 3
-    annotator = actors(Role.ANNOTATOR)  # 4
-    reviewer = actors(Role.REVIEWER)  # 5 (sealed)
-    made = [annotator.annotate(record_id, "response", f"answer {n}") for n, record_id in enumerate(records)]  # 6-8
+    records = steward.records(dataset["id"], chat_record("one"), chat_record("two"), chat_record("three"))  # 3, 4 mask
+    annotator = actors(Role.ANNOTATOR)  # 5 (sealed)
+    reviewer = actors(Role.REVIEWER)  # 6
+    made = [annotator.annotate(record_id, "response", f"answer {n}") for n, record_id in enumerate(records)]  # 7-9
     path = f"/api/v1/annotations/{made[0]['id']}"
-    annotator.ok(annotator.patch(path, {"base_revision": 1, "value": "better", "reason": "typo"}))  # 9
-    reviewer.ok(reviewer.post(f"{path}/reviews", {"base_revision": 2, "decision": "accept"}), 201)  # 10 (sealed)
-    steward.ok(steward.get(f"/api/v1/records/{records[0]}"))  # 11: text:read_raw
-    steward.ok(steward.post(f"/api/v1/datasets/{dataset['id']}/guidelines", {"text": "Be brief."}), 201)  # 12
-    steward.ok(steward.post(f"/api/v1/records/{records[2]}/retire", {"reason": "duplicate"}))  # 13 retire, 14 read
-    actors(Role.COMPLIANCE_OFFICER)  # 15 (sealed)
+    annotator.ok(annotator.patch(path, {"base_revision": 1, "value": "better", "reason": "typo"}))  # 10 (sealed)
+    reviewer.ok(reviewer.post(f"{path}/reviews", {"base_revision": 2, "decision": "accept"}), 201)  # 11
+    steward.ok(steward.get(f"/api/v1/records/{records[0]}"))  # 12: text:read_raw
+    steward.ok(steward.post(f"/api/v1/datasets/{dataset['id']}/guidelines", {"text": "Be brief."}), 201)  # 13
+    steward.ok(steward.post(f"/api/v1/records/{records[2]}/retire", {"reason": "duplicate"}))  # 14 retire, 15 read
     assert annotator.post("/api/v1/datasets", {"name": "nope", "label_schema": TEXT_SCHEMA}).status_code == 403  # 16
     assert client.get("/api/v1/me", headers={"Authorization": "Bearer lt_bogus_key"}).status_code == 401  # 17
     with sessions() as session:

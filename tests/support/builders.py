@@ -1,6 +1,7 @@
 """Small typed helpers that build test data through the real services and the real API."""
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,7 +13,10 @@ from catalog.authz import DATASET_ONLY_ROLES, Principal, Role
 from catalog.db import transaction
 from catalog.dtos import BindingIn, PrincipalCreate
 from catalog.models import DatasetRow
+from catalog.masking_worker import mask_all
 from catalog.services import principals
+from catalog.services.masking import MaskRun
+from pii import ScannerConfig
 
 TEXT_SCHEMA = {"questions": [{"name": "response", "kind": "text"}]}
 FULL_SCHEMA = {
@@ -34,6 +38,7 @@ class Caller:
     principal: Principal
     key: str
     client: TestClient
+    mask: Callable[[], Any] = lambda: None  # runs the PII gate, as the worker would
 
     @property
     def headers(self) -> dict[str, str]:
@@ -56,8 +61,12 @@ class Caller:
         body = {"name": name, "label_schema": schema or FULL_SCHEMA, **fields}
         return self.ok(self.post("/api/v1/datasets", body), 201)
 
-    def records(self, dataset_id: str, *records: dict) -> list[str]:
-        return self.ok(self.post(f"/api/v1/datasets/{dataset_id}/records", {"records": list(records)}), 201)["ids"]
+    def records(self, dataset_id: str, *records: dict, masked: bool = True) -> list[str]:
+        """Add records; unless ``masked=False`` the PII gate then masks them, as the worker would."""
+        ids = self.ok(self.post(f"/api/v1/datasets/{dataset_id}/records", {"records": list(records)}), 201)["ids"]
+        if masked:
+            self.mask()
+        return ids
 
     def annotate(self, record_id: str, question: str, value: Any, **fields) -> dict:
         body = {"question": question, "value": value, **fields}
@@ -83,7 +92,12 @@ class Actors:
 
     sessions: Any
     client: TestClient
+    masking: ScannerConfig = field(default_factory=lambda: ScannerConfig(mode="pattern"))
     _made: dict[str, Caller] = field(default_factory=dict)
+
+    def mask(self) -> MaskRun:
+        """Mask every pending record now, as the background worker would."""
+        return mask_all(self.sessions, self.masking, batch_size=500)
 
     def __call__(self, role: Role | str, name: str | None = None, on: list[str] | None = None) -> Caller:
         role = Role(role)
@@ -97,7 +111,7 @@ class Actors:
                     data=PrincipalCreate(name=name, roles=[BindingIn(role=role, dataset_id=d) for d in scopes]),
                 )
                 principal = principals.find_principal(session, name)
-            self._made[name] = Caller(principal, created.api_key, self.client)
+            self._made[name] = Caller(principal, created.api_key, self.client, self.mask)
         return self._made[name]
 
     def assign(self, caller: Caller, role: Role | str, dataset_id: str) -> Caller:

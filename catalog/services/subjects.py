@@ -1,0 +1,76 @@
+"""GDPR erasure: a data subject's raw text is deleted, the provenance around it stays.
+
+Records tie to a subject by ``metadata.subject_id``. Erasing replaces each record's raw texts
+with their masked form and keeps, instead of the texts, their salted digests: the record's
+``content_sha256``, the annotation revisions that hash it and the audit chain all still verify,
+and nothing can bring the raw text back. A record not masked yet has no masked form to keep,
+so its texts become ``<ERASED>``. The erasure itself is an audit entry (who, when, why).
+"""
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from catalog import audit
+from catalog.authz import Action, Principal, require
+from catalog.db import checkpoint
+from catalog.dtos import ErasureOut
+from catalog.logging import get_logger
+from catalog.hashing import digest_strings
+from catalog.models import DatasetRow, RecordRow, utcnow
+from catalog.services.masking import MASKED
+
+ERASED = "<ERASED>"
+log = get_logger(__name__)
+
+
+def erase_subject(session: Session, *, principal: Principal, subject_id: str, reason: str) -> ErasureOut:
+    """Erase the raw text of every record of ``subject_id``, in every dataset; idempotent."""
+    require(principal, Action.SUBJECT_ERASE)
+    found = session.execute(
+        select(RecordRow, DatasetRow.text_salt)
+        .join(DatasetRow, DatasetRow.id == RecordRow.dataset_id)
+        .where(RecordRow.meta["subject_id"].as_string() == subject_id)
+        .order_by(RecordRow.id)
+    ).all()
+    now = utcnow()
+    erased, already = [], []
+    for row, salt in found:
+        if row.erased_at is None:
+            _erase(row, salt, principal.id, now)
+            erased.append(row.id)
+        else:
+            already.append(row.id)
+    session.flush()
+    datasets = sorted({row.dataset_id for row, _ in found})
+    audit.append(
+        session, actor=principal, action=Action.SUBJECT_ERASE, resource=f"subject:{subject_id}",
+        details={"reason": reason, "records": [str(i) for i in erased], "datasets": [str(d) for d in datasets]},
+    )
+    return ErasureOut(subject_id=subject_id, erased=erased, already_erased=already, datasets=datasets)
+
+
+def clear_erased_pages(sessions: sessionmaker[Session]) -> None:
+    """After an erasure has committed: on SQLite, empty the write-ahead log, which still holds
+    the pages with the raw text. Other busy connections can delay that to a later checkpoint."""
+    if not checkpoint(sessions):
+        log.warning("erasure committed, but the SQLite write-ahead log was busy and still holds old pages")
+
+
+def _erase(row: RecordRow, salt: bytes, actor_id: uuid.UUID, now: datetime) -> None:
+    row.content_digests = digest_strings(row.content, salt)
+    if row.mask_status != MASKED:
+        row.masked_content = _redacted(row.content)
+        row.masked_meta = {"subject_id": row.meta.get("subject_id")}
+        row.mask_status = MASKED
+    row.content, row.meta = row.masked_content, row.masked_meta
+    row.erased_at, row.erased_by = now, actor_id
+
+
+def _redacted(content: dict) -> dict:
+    redacted = {"messages": [{**message, "content": ERASED} for message in content["messages"]]}
+    if "candidates" in content:
+        redacted["candidates"] = [ERASED for _ in content["candidates"]]
+    return redacted

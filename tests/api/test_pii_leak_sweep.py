@@ -1,0 +1,67 @@
+"""Canary sweep: unique personal data seeded into every free text of a record never reaches a
+role without read_raw, through any readable endpoint of the app."""
+
+import pytest
+
+from api.app import create_app
+from catalog.authz import Role
+from tests.support.builders import FULL_SCHEMA, pair_record
+
+# Each canary is something the default pattern scanner masks, and unique in the whole response.
+CANARIES = {
+    "system": "ops-canary-1@example.com",
+    "user": "4111 1111 1111 1111",
+    "assistant": "user-canary-2@example.com",
+    "candidate": "212-555-0147",
+    "metadata": "meta-canary-3@example.com",
+    "nested metadata": "5500 0000 0000 0004",
+}
+SWEPT_ROLES = [Role.ANNOTATOR, Role.REVIEWER, Role.ML_ENGINEER, Role.COMPLIANCE_OFFICER]
+
+
+def seeded_record() -> dict:
+    record = pair_record("ignored", candidates=(f"Ring {CANARIES['candidate']}", "No."))
+    record["messages"] = [
+        {"role": "system", "content": f"Escalate to {CANARIES['system']}."},
+        {"role": "user", "content": f"My card is {CANARIES['user']}."},
+        {"role": "assistant", "content": f"Noted; I will mail {CANARIES['assistant']}."},
+        {"role": "user", "content": "Which reply is better?"},
+    ]
+    record["metadata"] = {
+        "note": f"reported by {CANARIES['metadata']}",
+        "history": [{"card": CANARIES["nested metadata"]}],
+        "domain": "support",
+    }
+    return record
+
+
+def readable_paths() -> list[str]:
+    return sorted(
+        path for path, operations in create_app().openapi()["paths"].items()
+        if "get" in operations and path.startswith("/api/v1")
+    )
+
+
+@pytest.fixture
+def world(actors):
+    steward = actors(Role.DATA_STEWARD, "stew")
+    dataset = steward.dataset("sweep", FULL_SCHEMA)
+    [record_id] = steward.records(dataset["id"], seeded_record())
+    annotation = steward.annotate(record_id, "safety", "safe")
+    raw = steward.ok(steward.get(f"/api/v1/records/{record_id}"))
+    assert all(canary in str(raw) for canary in CANARIES.values())  # the raw record holds every canary
+    principal = steward.ok(steward.get("/api/v1/me"))
+    return {"dataset_id": dataset["id"], "record_id": record_id, "annotation_id": annotation["id"],
+            "principal_id": principal["id"]}
+
+
+@pytest.mark.parametrize("role", SWEPT_ROLES)
+def test_no_canary_reaches_a_role_without_read_raw_through_any_endpoint(actors, world, role):
+    caller = actors(role, f"sweeper-{role.value}", on=[world["dataset_id"]])
+    swept = 0
+    for path in readable_paths():
+        response = caller.get(path.format(**world), params={"limit": 500})
+        leaked = [name for name, canary in CANARIES.items() if canary in response.text]
+        assert not leaked, f"{role.value} GET {path}: {leaked} in {response.text[:300]}"
+        swept += response.status_code == 200
+    assert swept >= 5  # the sweep really read records, annotations and the dataset
