@@ -14,6 +14,7 @@ from catalog.config import Settings, get_settings
 from catalog.db import make_engine, make_sessionmaker
 from catalog.logging import configure_logging, get_logger
 from catalog.oidc import OidcVerifier
+from catalog.services.masking import scan_function
 
 log = get_logger("labeltrail.http")
 
@@ -27,6 +28,7 @@ def create_app(settings: Settings | None = None, sessions=None) -> FastAPI:
     app.state.sessions = sessions or make_sessionmaker(make_engine(settings.database_url))
     app.state.sealer = settings.sealer()
     app.state.oidc = OidcVerifier(settings.oidc) if settings.oidc.enabled else None
+    app.state.scan = scan_function(settings.scanner_config())  # masks annotation text as it is written
     if app.state.sealer is None:
         log.warning("audit_unsealed", hint="set LABELTRAIL_AUDIT_SEAL_KEY so the audit chain is sealed")
     install_error_handlers(app)

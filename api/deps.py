@@ -17,6 +17,7 @@ from catalog import audit
 from catalog.authz import Principal
 from catalog.db import transaction
 from catalog.errors import Unauthenticated
+from catalog.services import masking
 from catalog.services.principals import KEY_PREFIX, authenticate, principal_for_identity
 
 API_PREFIX = "/api/v1"
@@ -35,6 +36,7 @@ def audit_context(request: Request) -> audit.AuditContext:
 def _unit_of_work(request: Request) -> Iterator[Session]:
     with transaction(request.app.state.sessions) as session:
         session.info.update(audit.session_info(audit_context(request), request.app.state.sealer))
+        session.info[masking.SCANNER_KEY] = request.app.state.scan
         yield session
 
 

@@ -324,6 +324,15 @@ class ReviewCreate(_In):
     comment: Annotated[str, Field(max_length=10_000)] = ""
 
 
+FreeText = Annotated[
+    Literal["raw", "masked", "pending"],
+    Field(
+        description="free text in value and reason: raw for roles with read_raw, else masked; "
+        "'pending' (value and reason null) until an imported revision is masked"
+    ),
+]
+
+
 class RevisionOut(BaseModel):
     revision: int
     kind: Literal["create", "edit", "review"]
@@ -331,6 +340,7 @@ class RevisionOut(BaseModel):
     source: Source
     guideline_version: int | None
     created_at: datetime
+    text: FreeText
     value: Any
     status: Status
     reason: str | None
@@ -346,6 +356,7 @@ class AnnotationOut(BaseModel):
     source: Source
     created_at: datetime
     revision: int
+    text: FreeText
     value: Any
     status: Status
     guideline_version: int | None

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from catalog.db import transaction
 from catalog.logging import get_logger
-from catalog.services.masking import Masked, MaskRun, mask_batch, outdated, pending
+from catalog.services.masking import Masked, MaskRun, mask_batch, mask_revision_batch, outdated, pending
 from pii import ParallelScanner, ScannerConfig, detector_version, get_scanner
 
 log = get_logger(__name__)
@@ -41,10 +41,20 @@ def mask_all(
             with transaction(sessions) as session:
                 run = mask_batch(session, scan=scan, detector_version=version, limit=batch_size, which=which)
             if run.records == 0:
+                if dataset_id is None:
+                    _mask_pending_revisions(sessions, scan, batch_size)
                 return MaskRun(records=records, findings=findings)
             records, findings = records + run.records, findings + run.findings
             if on_batch:
                 on_batch(run)
+
+
+def _mask_pending_revisions(sessions: sessionmaker[Session], scan, batch_size: int) -> None:
+    """Imported annotation revisions: their free text, masked like their records'."""
+    while True:
+        with transaction(sessions) as session:
+            if mask_revision_batch(session, scan=scan, limit=batch_size) == 0:
+                return
 
 
 def _scanning(config: ScannerConfig, workers: int, stack: ExitStack) -> Callable[[list[str]], Sequence[Masked]]:

@@ -205,7 +205,10 @@ class RevisionRow(Base):
     """One state of an annotation. The latest revision is the current value; the chain is hashed."""
 
     __tablename__ = "annotation_revisions"
-    __table_args__ = (UniqueConstraint("annotation_id", "revision"),)
+    __table_args__ = (
+        UniqueConstraint("annotation_id", "revision"),
+        Index("ix_annotation_revisions_mask_status_id", "mask_status", "id"),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     annotation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("annotations.id"))
@@ -220,6 +223,11 @@ class RevisionRow(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     previous_sha256: Mapped[str | None] = mapped_column(String(64))
     sha256: Mapped[str] = mapped_column(String(64))
+    # The PII gate, outside the hash: free text in the value and the reason, masked for roles
+    # without read_raw. Masked when written through the API, by the worker when imported.
+    mask_status: Mapped[str] = mapped_column(String(20), default="pending")
+    masked_value: Mapped[Any] = mapped_column(JsonValue, nullable=True)
+    masked_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class AuditEntryRow(Base):

@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from catalog import audit
-from catalog.authz import Action, Principal, require, require_review, scope_datasets
+from catalog.authz import Action, Principal, may_read_raw, require, require_review, scope_datasets
 from catalog.dtos import (
     AnnotationCreate,
     AnnotationEdit,
@@ -26,6 +26,8 @@ from catalog.models import AnnotationRow, DatasetRow, RecordRow, RevisionRow, ne
 from catalog.provenance import revision_sha256
 from catalog.services.datasets import label_schema_of
 from catalog.services.guidelines import resolve_version
+from catalog.services.masking import MASKED, mask_revision_now
+from catalog.services.span_offsets import maskings_of, spans_to_masked, spans_to_raw
 from catalog.services.principals import principal_names
 from catalog.services.records import visible_record
 
@@ -38,7 +40,7 @@ def create_annotation(
     if record.retired_at is not None:
         raise Conflict("the record is retired and takes no new annotations", {"record_id": str(record_id)})
     dataset = session.get_one(DatasetRow, record.dataset_id)
-    value = validate_value(label_schema_of(dataset).question(data.question), data.value, record.content)
+    value = _validated(session, principal, dataset, record, data.question, data.value)
     annotation, revision = new_annotation_rows(
         dataset=dataset,
         record=record,
@@ -50,10 +52,21 @@ def create_annotation(
         guideline_version=resolve_version(session, dataset.id, data.guideline_version),
         now=utcnow(),
     )
+    mask_revision_now(session, revision)
     session.execute(insert(AnnotationRow), [annotation])
     session.execute(insert(RevisionRow), [revision])
     _audit_revision(session, principal, dataset.id, Action.ANNOTATION_CREATE, revision)
     return get_annotation(session, principal=principal, annotation_id=annotation["id"])
+
+
+def _validated(
+    session: Session, principal: Principal, dataset: DatasetRow, record: RecordRow, question_name: str, value: Any
+) -> Any:
+    """The value checked against its question; spans chosen on masked text are moved to raw offsets first."""
+    question = label_schema_of(dataset).question(question_name)
+    if question.kind == "span" and not may_read_raw(principal, dataset.id):
+        value = spans_to_raw(session, record, value)
+    return validate_value(question, value, record.content)
 
 
 def new_annotation_rows(
@@ -116,7 +129,7 @@ def edit_annotation(
     _refuse_stale(session, principal, data.base_revision, current)
     value = current.value
     if "value" in data.model_fields_set:
-        value = validate_value(label_schema_of(dataset).question(annotation.question), data.value, record.content)
+        value = _validated(session, principal, dataset, record, annotation.question, data.value)
     status = data.status.value if data.status else _status_after_edit(current, value)
     append_revision(
         session,
@@ -198,6 +211,7 @@ def append_revision(
         previous_sha256=current.sha256,
         salt=dataset.text_salt,
     )
+    mask_revision_now(session, row)
     try:
         with session.begin_nested():
             session.execute(insert(RevisionRow), [row])
@@ -230,27 +244,29 @@ def _refuse_stale(session: Session, principal: Principal, base_revision: int, cu
 
 
 def get_annotation(session: Session, *, principal: Principal, annotation_id: uuid.UUID) -> AnnotationOut:
-    annotation, _record, _dataset = _visible_annotation(session, principal, annotation_id)
-    return _current_dtos(session, [annotation])[0]
+    annotation, _record, dataset = _visible_annotation(session, principal, annotation_id)
+    return _current_dtos(session, principal, dataset, [annotation])[0]
 
 
 def list_record_annotations(
     session: Session, *, principal: Principal, record_id: uuid.UUID
 ) -> list[AnnotationOut]:
-    visible_record(session, principal, record_id)
+    record = visible_record(session, principal, record_id)
     rows = session.scalars(
         select(AnnotationRow).where(AnnotationRow.record_id == record_id).order_by(AnnotationRow.id)
     ).all()
-    return _current_dtos(session, rows)
+    return _current_dtos(session, principal, session.get_one(DatasetRow, record.dataset_id), rows)
 
 
 def get_history(session: Session, *, principal: Principal, annotation_id: uuid.UUID) -> History:
-    _visible_annotation(session, principal, annotation_id)
+    annotation, _record, dataset = _visible_annotation(session, principal, annotation_id)
     rows = session.scalars(
         select(RevisionRow).where(RevisionRow.annotation_id == annotation_id).order_by(RevisionRow.revision)
     ).all()
     names = principal_names(session, (row.actor_id for row in rows))
-    return History(annotation_id=annotation_id, revisions=[_revision_dto(row, names) for row in rows])
+    revisions = [_revision_dto(row, names, raw=may_read_raw(principal, dataset.id)) for row in rows]
+    _spans_at_masked_offsets(session, principal, dataset, [(annotation, revision) for revision in revisions])
+    return History(annotation_id=annotation_id, revisions=revisions)
 
 
 def current_revisions(session: Session, annotation_ids: list[uuid.UUID]) -> dict[uuid.UUID, RevisionRow]:
@@ -293,13 +309,43 @@ def _visible_annotation(
     return found.AnnotationRow, found.RecordRow, found.DatasetRow
 
 
-def _current_dtos(session: Session, annotations) -> list[AnnotationOut]:
+def _current_dtos(session: Session, principal: Principal, dataset: DatasetRow, annotations) -> list[AnnotationOut]:
+    """Annotations of one dataset with their current revisions, as ``principal`` may see them."""
     current = current_revisions(session, [row.id for row in annotations])
     names = principal_names(session, (row.annotator_id for row in annotations))
-    return [_annotation_dto(row, current[row.id], names) for row in annotations]
+    raw = may_read_raw(principal, dataset.id)
+    dtos = [_annotation_dto(row, current[row.id], names, raw=raw) for row in annotations]
+    _spans_at_masked_offsets(session, principal, dataset, list(zip(annotations, dtos, strict=True)))
+    return dtos
 
 
-def _annotation_dto(row: AnnotationRow, current: RevisionRow, names: dict[uuid.UUID, str]) -> AnnotationOut:
+def _spans_at_masked_offsets(session: Session, principal: Principal, dataset: DatasetRow, served: list) -> None:
+    """For readers of masked text, move span values (stored at raw offsets) onto the masked text."""
+    if may_read_raw(principal, dataset.id):
+        return
+    span_questions = {q.name for q in label_schema_of(dataset).questions if q.kind == "span"}
+    spans = [(row, dto) for row, dto in served if row.question in span_questions and dto.value is not None]
+    if not spans:
+        return
+    maskings = maskings_of(session, list({row.record_id for row, _ in spans}))
+    for row, dto in spans:
+        dto.value = spans_to_masked(maskings[row.record_id], dto.value)
+
+
+def _served(revision: RevisionRow, *, raw: bool) -> tuple[str, Any, str | None]:
+    """What a reader gets of a revision's free text: raw with read_raw, else the masked form, or
+    nothing while the revision waits for masking."""
+    if raw:
+        return "raw", revision.value, revision.reason
+    if revision.mask_status != MASKED:
+        return "pending", None, None
+    return "masked", revision.masked_value, revision.masked_reason
+
+
+def _annotation_dto(
+    row: AnnotationRow, current: RevisionRow, names: dict[uuid.UUID, str], *, raw: bool
+) -> AnnotationOut:
+    text, value, _reason = _served(current, raw=raw)
     return AnnotationOut(
         id=row.id,
         record_id=row.record_id,
@@ -308,14 +354,16 @@ def _annotation_dto(row: AnnotationRow, current: RevisionRow, names: dict[uuid.U
         source=Source.model_validate(row.source),
         created_at=row.created_at,
         revision=current.revision,
-        value=current.value,
+        text=text,
+        value=value,
         status=current.status,
         guideline_version=current.guideline_version,
         updated_at=current.created_at,
     )
 
 
-def _revision_dto(row: RevisionRow, names: dict[uuid.UUID, str]) -> RevisionOut:
+def _revision_dto(row: RevisionRow, names: dict[uuid.UUID, str], *, raw: bool) -> RevisionOut:
+    text, value, reason = _served(row, raw=raw)
     return RevisionOut(
         revision=row.revision,
         kind=row.kind,
@@ -323,9 +371,10 @@ def _revision_dto(row: RevisionRow, names: dict[uuid.UUID, str]) -> RevisionOut:
         source=Source.model_validate(row.source),
         guideline_version=row.guideline_version,
         created_at=row.created_at,
-        value=row.value,
+        text=text,
+        value=value,
         status=row.status,
-        reason=row.reason,
+        reason=reason,
         previous_sha256=row.previous_sha256,
         sha256=row.sha256,
     )

@@ -1,29 +1,45 @@
-"""The PII gate's worker side: mask pending records in batches, then release them to every role.
+"""The PII gate: mask records and annotation revisions, then release them to every role.
 
 Records arrive ``pending``. A batch is taken (on PostgreSQL with ``FOR UPDATE SKIP LOCKED``, so
 several workers never take the same records), every free text in it is scanned in one call,
 and the masked forms, the findings and the detector version are written in one transaction
 with its audit entry. Roles without ``read_raw`` see a record only after that.
+
+Annotation revisions carry free text too (a written response, a ranking's rationale, an edit's
+reason, a review comment). Written through the API they are masked at once, by the scanner the
+session carries (``SCANNER_KEY``); imported ones wait for the worker, like their records.
 """
 
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, insert, or_, select
 from sqlalchemy.orm import Session
 
 from catalog import audit
-from catalog.models import PiiFindingRow, RecordRow, new_id, utcnow
+from catalog.models import PiiFindingRow, RecordRow, RevisionRow, new_id, utcnow
 from catalog.services.principals import system_principal
-from pii import Finding, Masked, Replacement
+from pii import Finding, Masked, Replacement, ScannerConfig, get_scanner
 
 PENDING = "pending"
 MASKED = "masked"
+SCANNER_KEY = "pii_scanner"  # session.info: a scan function for revisions written in the session
 
 
 Scan = Callable[[list[str]], Sequence[Masked]]
+
+
+def scan_function(config: ScannerConfig) -> Scan:
+    """Scans with ``config``'s scanner, built on first use (loading spaCy takes seconds) and
+    shared by everything in the process that uses the same configuration."""
+    return partial(_scan_with, config)
+
+
+def _scan_with(config: ScannerConfig, texts: list[str]) -> Sequence[Masked]:
+    return get_scanner(config).scan_many(texts)
 
 
 @dataclass(frozen=True)
@@ -138,3 +154,44 @@ def _finding_row(
         "recognizer": found.recognizer,
         "detector_version": detector_version,
     }
+
+
+def mask_revision_now(session: Session, revision: dict[str, Any]) -> None:
+    """Mask a revision row about to be inserted, when the session carries a scanner."""
+    scan: Scan | None = session.info.get(SCANNER_KEY)
+    if scan is not None:
+        _mask_revisions([revision], scan)
+
+
+def mask_revision_batch(session: Session, *, scan: Scan, limit: int) -> int:
+    """Mask up to ``limit`` pending revisions (imported ones) in the session's transaction."""
+    rows = session.scalars(
+        select(RevisionRow)
+        .where(RevisionRow.mask_status == PENDING)
+        .order_by(RevisionRow.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    fields = [{"value": row.value, "reason": row.reason} for row in rows]
+    _mask_revisions(fields, scan)
+    for row, masked in zip(rows, fields, strict=True):
+        row.masked_value, row.masked_reason, row.mask_status = masked["masked_value"], masked["masked_reason"], MASKED
+    session.flush()
+    return len(rows)
+
+
+def _mask_revisions(revisions: list[dict[str, Any]], scan: Scan) -> None:
+    """Set ``masked_value``, ``masked_reason`` and ``mask_status`` on revision dicts."""
+    located = []
+    for n, revision in enumerate(revisions):
+        located += [(n, f"/value{pointer}", text) for pointer, text in _strings(revision["value"], "")]
+        if revision["reason"]:
+            located.append((n, "/reason", revision["reason"]))
+    results = list(scan([text for _, _, text in located])) if located else []
+    masked: list[dict[str, str]] = [{} for _ in revisions]
+    for (n, pointer, _), result in zip(located, results, strict=True):
+        masked[n][pointer] = result.text
+    for revision, texts in zip(revisions, masked, strict=True):
+        revision["masked_value"] = _replaced(revision["value"], "/value", texts)
+        revision["masked_reason"] = texts.get("/reason", revision["reason"])
+        revision["mask_status"] = MASKED

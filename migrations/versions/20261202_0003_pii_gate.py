@@ -1,7 +1,7 @@
 """the PII gate: masked forms of record texts, the findings behind them, and erasure
 
-Existing records arrive pending: roles without read_raw see them once the masking worker has
-masked them.
+Existing records and annotation revisions arrive pending: roles without read_raw see them once
+the masking worker has masked them.
 
 Revision ID: 0003
 Revises: 0002
@@ -34,6 +34,11 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("content_digests", JSON, nullable=True))
         batch_op.create_foreign_key(batch_op.f("fk_records_erased_by_principals"), "principals", ["erased_by"], ["id"])
         batch_op.create_index("ix_records_mask_status_id", ["mask_status", "id"], unique=False)
+    with op.batch_alter_table("annotation_revisions", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("mask_status", sa.String(length=20), nullable=False, server_default="pending"))
+        batch_op.add_column(sa.Column("masked_value", JSON, nullable=True))
+        batch_op.add_column(sa.Column("masked_reason", sa.Text(), nullable=True))
+        batch_op.create_index("ix_annotation_revisions_mask_status_id", ["mask_status", "id"], unique=False)
     op.create_table(
         "pii_findings",
         sa.Column("id", sa.Uuid(), nullable=False),
@@ -58,6 +63,10 @@ def downgrade() -> None:
     with op.batch_alter_table("pii_findings", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_pii_findings_record_id"))
     op.drop_table("pii_findings")
+    with op.batch_alter_table("annotation_revisions", schema=None) as batch_op:
+        batch_op.drop_index("ix_annotation_revisions_mask_status_id")
+        for column in ("masked_reason", "masked_value", "mask_status"):
+            batch_op.drop_column(column)
     with op.batch_alter_table("records", schema=None) as batch_op:
         batch_op.drop_index("ix_records_mask_status_id")
         batch_op.drop_constraint(batch_op.f("fk_records_erased_by_principals"), type_="foreignkey")

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from catalog.authz import Role
 from catalog.models import AuditEntryRow, PiiFindingRow, RecordRow
 from pii import ScannerConfig, detector_version
-from tests.support.builders import TEXT_SCHEMA, pair_record
+from tests.support.builders import FULL_SCHEMA, TEXT_SCHEMA, chat_record, pair_record
 
 EMAIL, PHONE, CARD = "jane.doe@example.com", "212-555-0100", "4111 1111 1111 1111"
 
@@ -109,3 +109,73 @@ def test_records_imported_in_bulk_wait_for_the_gate_too(actors, steward, dataset
     assert actors.mask().records == 1
     [served] = annotator.ok(annotator.get(records_path))["items"]
     assert served["messages"][0]["content"] == "Mail <EMAIL_ADDRESS>"
+
+
+def test_annotation_text_written_through_the_api_is_masked_at_once(actors, steward, dataset, annotator):
+    [record_id] = steward.records(dataset["id"], pair_record("Write a reply."))
+    made = steward.annotate(record_id, "response", f"Mail {EMAIL} today.")
+    assert (made["text"], made["value"]) == ("raw", f"Mail {EMAIL} today.")
+    path = f"/api/v1/annotations/{made['id']}"
+    steward.ok(steward.patch(path, {"base_revision": 1, "value": "Mail us.", "reason": f"{EMAIL} asked"}))
+    seen = annotator.ok(annotator.get(path))
+    assert (seen["text"], seen["value"]) == ("masked", "Mail us.")
+    history = annotator.ok(annotator.get(f"{path}/history"))["revisions"]
+    assert [(r["text"], r["value"], r["reason"]) for r in history] == [
+        ("masked", "Mail <EMAIL_ADDRESS> today.", None),
+        ("masked", "Mail us.", "<EMAIL_ADDRESS> asked"),
+    ]
+    raw = steward.ok(steward.get(f"{path}/history"))["revisions"]
+    assert [r["value"] for r in raw] == [f"Mail {EMAIL} today.", "Mail us."]
+
+
+def test_a_placeholder_an_annotator_types_stays_a_placeholder(steward, dataset, annotator):
+    [record_id] = steward.records(dataset["id"], pair_record(f"I am {EMAIL}."))
+    made = annotator.annotate(record_id, "response", "Hello <EMAIL_ADDRESS>, thanks.")
+    assert made["value"] == "Hello <EMAIL_ADDRESS>, thanks."
+    raw = steward.ok(steward.get(f"/api/v1/annotations/{made['id']}"))
+    assert raw["value"] == "Hello <EMAIL_ADDRESS>, thanks."
+
+
+def test_imported_annotations_wait_for_the_gate_with_their_records(actors, steward, dataset, annotator):
+    body = f'{{"instruction": "Say hi", "output": "Hi, write to {EMAIL}"}}\n'.encode()
+    response = steward.client.post(
+        f"/api/v1/datasets/{dataset['id']}/imports", params={"format": "alpaca"}, content=body, headers=steward.headers,
+    )
+    assert response.status_code == 201, response.text
+    [record] = steward.ok(steward.get(f"/api/v1/datasets/{dataset['id']}/records"))["items"]
+    [pending] = steward.ok(steward.get(f"/api/v1/records/{record['id']}/annotations"))
+    assert pending["text"] == "raw"  # raw readers see it at once
+    actors.mask()
+    [masked] = annotator.ok(annotator.get(f"/api/v1/records/{record['id']}/annotations"))
+    assert (masked["text"], masked["value"]) == ("masked", "Hi, write to <EMAIL_ADDRESS>")
+
+
+def test_spans_chosen_on_masked_text_are_stored_at_raw_offsets_and_served_back_masked(actors, steward):
+    dataset = steward.dataset("spans", FULL_SCHEMA)
+    annotator = actors(Role.ANNOTATOR, "spanner", on=[dataset["id"]])
+    [record_id] = steward.records(dataset["id"], chat_record(f"Contact {EMAIL} about Bob."))
+    masked = annotator.ok(annotator.get(f"/api/v1/records/{record_id}"))["messages"][0]["content"]
+    assert masked == "Contact <EMAIL_ADDRESS> about Bob."
+    bob = masked.index("Bob")
+    chosen = [{"message": 0, "start": 8, "end": 23, "label": "EMAIL"},
+              {"message": 0, "start": bob, "end": bob + 3, "label": "PERSON"}]
+    made = annotator.annotate(record_id, "pii", chosen)
+    assert made["value"] == chosen  # the annotator gets its own offsets back
+
+    raw = steward.ok(steward.get(f"/api/v1/annotations/{made['id']}"))["value"]
+    raw_text = f"Contact {EMAIL} about Bob."
+    assert [raw_text[span["start"]:span["end"]] for span in raw] == [EMAIL, "Bob"]
+    history = annotator.ok(annotator.get(f"/api/v1/annotations/{made['id']}/history"))["revisions"]
+    assert history[0]["value"] == chosen
+
+
+def test_a_span_beyond_the_masked_text_is_422(actors, steward):
+    dataset = steward.dataset("spans", FULL_SCHEMA)
+    annotator = actors(Role.ANNOTATOR, "spanner", on=[dataset["id"]])
+    [record_id] = steward.records(dataset["id"], chat_record(f"Contact {EMAIL}."))
+    masked_length = len("Contact <EMAIL_ADDRESS>.")
+    response = annotator.post(
+        f"/api/v1/records/{record_id}/annotations",
+        {"question": "pii", "value": [{"message": 0, "start": 0, "end": masked_length + 3, "label": "EMAIL"}]},
+    )
+    assert response.status_code == 422, response.text

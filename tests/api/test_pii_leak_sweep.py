@@ -1,5 +1,5 @@
-"""Canary sweep: unique personal data seeded into every free text of a record never reaches a
-role without read_raw, through any readable endpoint of the app."""
+"""Canary sweep: unique personal data seeded into every free text of a record and of its
+annotations never reaches a role without read_raw, through any readable endpoint of the app."""
 
 import pytest
 
@@ -15,6 +15,10 @@ CANARIES = {
     "candidate": "212-555-0147",
     "metadata": "meta-canary-3@example.com",
     "nested metadata": "5500 0000 0000 0004",
+    "response": "resp-canary-4@example.com",
+    "rationale": "rank-canary-5@example.com",
+    "edit reason": "edit-canary-6@example.com",
+    "review comment": "review-canary-7@example.com",
 }
 SWEPT_ROLES = [Role.ANNOTATOR, Role.REVIEWER, Role.ML_ENGINEER, Role.COMPLIANCE_OFFICER]
 
@@ -47,9 +51,18 @@ def world(actors):
     steward = actors(Role.DATA_STEWARD, "stew")
     dataset = steward.dataset("sweep", FULL_SCHEMA)
     [record_id] = steward.records(dataset["id"], seeded_record())
-    annotation = steward.annotate(record_id, "safety", "safe")
-    raw = steward.ok(steward.get(f"/api/v1/records/{record_id}"))
-    assert all(canary in str(raw) for canary in CANARIES.values())  # the raw record holds every canary
+    annotation = steward.annotate(record_id, "response", f"Write to {CANARIES['response']}.")
+    path = f"/api/v1/annotations/{annotation['id']}"
+    edit = {"base_revision": 1, "value": "Write to us.", "reason": f"as {CANARIES['edit reason']} asked"}
+    steward.ok(steward.patch(path, edit))
+    reviewer = actors(Role.REVIEWER, "seeding-reviewer")
+    review = {"base_revision": 2, "decision": "reject", "comment": f"ask {CANARIES['review comment']}"}
+    reviewer.ok(reviewer.post(f"{path}/reviews", review), 201)
+    steward.annotate(record_id, "preference", {"ranking": [[1], [0]], "rationale": f"per {CANARIES['rationale']}"})
+    raw = str(steward.ok(steward.get(f"/api/v1/records/{record_id}")))
+    raw += str(steward.ok(steward.get(f"/api/v1/records/{record_id}/annotations")))
+    raw += str(steward.ok(steward.get(f"{path}/history")))
+    assert all(canary in raw for canary in CANARIES.values())  # raw readers get every canary
     principal = steward.ok(steward.get("/api/v1/me"))
     return {"dataset_id": dataset["id"], "record_id": record_id, "annotation_id": annotation["id"],
             "principal_id": principal["id"]}
