@@ -764,3 +764,14 @@ def test_concurrent_requests_and_their_refusals_keep_one_chain(committed_engine)
     assert records == requests
     assert isinstance(outcome, AuditIntact), str(outcome)
     assert outcome.entries == 3 + 3 * requests
+
+
+def test_a_failed_write_that_echoes_personal_data_is_audited_with_it_masked(sessions, steward):
+    dataset = steward.dataset("labels", FULL_SCHEMA)
+    [record_id] = steward.records(dataset["id"], chat_record())
+    body = {"question": "safety", "value": "mail jane.roe@example.com"}
+    response = send(steward, "POST", f"/api/v1/records/{record_id}/annotations", "b-pii", body)
+    assert response.status_code == 422 and "jane.roe@example.com" in response.text  # the caller sees its input
+    [entry] = stored(sessions, request_id="b-pii")
+    assert "jane.roe@example.com" not in entry["details"]["message"]
+    assert "<EMAIL_ADDRESS>" in entry["details"]["message"]

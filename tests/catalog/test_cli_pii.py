@@ -1,0 +1,94 @@
+"""`labeltrail pii mask`, `pii rescan` and `erase`, and the masking loop `serve` runs."""
+
+import time
+
+from sqlalchemy import select
+
+from catalog.authz import Role
+from catalog.config import Settings
+from catalog.masking_worker import MaskingLoop
+from catalog.models import AuditEntryRow, RecordRow
+from pii import ScannerConfig, detector_version
+from tests.support.builders import TEXT_SCHEMA, chat_record
+
+EMAIL = "kim.cli@example.com"
+
+
+def statuses(sessions) -> dict[str, tuple[str, str | None]]:
+    with sessions() as session:
+        rows = session.execute(select(RecordRow.external_id, RecordRow.mask_status, RecordRow.detector_version))
+        return {external_id: (status, version) for external_id, status, version in rows}
+
+
+def add_pending(actors, count: int = 3) -> dict:
+    steward = actors(Role.DATA_STEWARD, "stew")
+    dataset = steward.dataset("cli-pii", TEXT_SCHEMA)
+    records = [chat_record(f"Note {n}: mail {EMAIL}", external_id=f"r{n}") for n in range(count)]
+    steward.records(dataset["id"], *records, masked=False)
+    return dataset
+
+
+def test_pii_mask_masks_every_pending_record(cli, actors, sessions):
+    add_pending(actors)
+    result = cli("pii", "mask")
+    assert result.exit_code == 0, result.output
+    version = detector_version(ScannerConfig(mode="pattern"))
+    assert f"3 records masked, 3 findings ({version})" in result.output
+    assert set(statuses(sessions).values()) == {("masked", version)}
+    assert "0 records masked" in cli("pii", "mask").output
+
+
+def test_pii_rescan_remasks_a_dataset_with_the_new_detector(cli, actors, sessions, settings, tmp_path):
+    add_pending(actors)
+    cli("pii", "mask")
+    config = tmp_path / "pii.yaml"
+    config.write_text("mode: pattern\nentities: [PHONE_NUMBER]\n")  # emails are no longer looked for
+    changed = Settings(**{**settings.model_dump(), "pii_config": config, "pii_mode": None})
+    result = cli("pii", "rescan", "cli-pii", settings=changed)
+    assert result.exit_code == 0, result.output
+    new_version = detector_version(changed.scanner_config())
+    assert f"3 records of cli-pii re-masked, 0 findings ({new_version})" in result.output
+    assert set(statuses(sessions).values()) == {("masked", new_version)}
+    with sessions() as session:
+        masked = session.scalars(select(RecordRow.masked_content)).all()
+    assert all(EMAIL in content["messages"][0]["content"] for content in masked)
+    assert "0 records of cli-pii re-masked" in cli("pii", "rescan", "cli-pii", settings=changed).output
+
+
+def test_pii_rescan_of_an_unknown_dataset_exits_2(cli):
+    result = cli("pii", "rescan", "nope")
+    assert result.exit_code == 2 and "dataset 'nope' not found" in result.output
+
+
+def test_erase_from_the_cli_is_audited_as_the_system_principal(cli, actors, sessions):
+    steward = actors(Role.DATA_STEWARD, "stew")
+    dataset = steward.dataset("cli-erase", TEXT_SCHEMA)
+    steward.records(dataset["id"], chat_record(f"I am {EMAIL}", metadata={"subject_id": "s-9"}))
+    result = cli("erase", "--subject", "s-9", "--reason", "DSR-9")
+    assert result.exit_code == 0, result.output
+    assert "subject s-9: 1 records erased, 0 erased before, in 1 datasets" in result.output
+    with sessions() as session:
+        [entry] = session.scalars(select(AuditEntryRow).where(AuditEntryRow.action == "subject:erase")).all()
+        [content] = session.scalars(select(RecordRow.content)).all()
+    assert (entry.actor_name, entry.details["reason"]) == ("system", "DSR-9")
+    assert EMAIL not in str(content)
+
+
+def test_erase_needs_a_reason(cli):
+    result = cli("erase", "--subject", "s-9")
+    assert result.exit_code == 2 and "reason" in result.output.lower()
+
+
+def test_the_serve_loop_masks_records_as_they_arrive(actors, sessions):
+    add_pending(actors, count=2)
+    loop = MaskingLoop(sessions, ScannerConfig(mode="pattern"), batch_size=10, interval=0.05)
+    loop.start()
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and {s for s, _ in statuses(sessions).values()} != {"masked"}:
+            time.sleep(0.05)
+    finally:
+        loop.stop()
+        loop.join(timeout=10)
+    assert {status for status, _ in statuses(sessions).values()} == {"masked"}
+    assert not loop.is_alive()
