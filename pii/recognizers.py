@@ -8,13 +8,15 @@ sixteen happen to pass Luhn. Both card recognizers here subclass it, so the Luhn
 context words are its own.
 
 Phone numbers that Presidio's PhoneRecognizer misses: it takes only numbers that libphonenumber
-finds valid in eight regions, so local numbers of most other countries (``73 448 266``,
-``(37) 788-063``) stay. ``GroupedPhoneRecognizer`` takes digits written in groups, but only with a
+finds valid in eight regions, so local numbers of most other countries (``62 910 584``,
+``(44) 915-207``) stay. ``GroupedPhoneRecognizer`` takes digits written in groups, but only with a
 context word, or with an area code in brackets.
 
 Names after a courtesy title, which a small NER model misses when they are lower-case or
 uncommon: ``TitledNameRecognizer``.
 """
+
+import re
 
 from presidio_analyzer import Pattern, PatternRecognizer
 from presidio_analyzer.predefined_recognizers import CreditCardRecognizer
@@ -66,16 +68,22 @@ class MaestroRecognizer(CreditCardRecognizer):
         return None if super().validate_result(pattern_text) else False
 
 
+_YEAR = r"(?:19|20)\d\d"
+_DATE_OR_YEARS = re.compile(
+    rf"{_YEAR}[-./ ](?:0?[1-9]|1[0-2])[-./ ](?:0?[1-9]|[12]\d|3[01])"  # 2020-03-10
+    rf"|(?:0?[1-9]|[12]\d|3[01])[-./ ](?:0?[1-9]|[12]\d|3[01])[-./ ]{_YEAR}"  # 10.03.2020, 3/10/2020
+    rf"|{_YEAR}[-/ ]{_YEAR}"  # 2009-2015
+)
 _GROUPS_END = r"(?:\s?(?:x|ext\.?)\s?\d{1,6})?(?![\w-]?\d)"  # an extension; not part of a longer number
 
 
 class GroupedPhoneRecognizer(PatternRecognizer):
-    """PHONE_NUMBER: 6 to 15 digits in two to five groups (``73 448 266``, ``51-16-34-25``,
-    ``001-846-853-9089x92556``), maybe with a country code or an area code in brackets.
+    """PHONE_NUMBER: 6 to 15 digits in two to five groups (``62 910 584``, ``47-12-90-33``,
+    ``001-555-010-4477x123``), maybe with a country code or an area code in brackets.
 
     Such groups are also dates, amounts and references, so they score 0.1 and are masked only with
     a context word within five words ("phone", "mobile", "fax", "office", ...: 0.45). A number
-    whose area code is in brackets and is followed by at least three digits (``(37) 788-063``)
+    whose area code is in brackets and is followed by at least three digits (``(44) 915-207``)
     looks like nothing else and scores 0.4 on its own.
     """
 
@@ -91,7 +99,9 @@ class GroupedPhoneRecognizer(PatternRecognizer):
             0.1,
         ),
     ]
-    CONTEXT = ["phone", "telephone", "tel", "mobile", "cell", "fax", "office", "call", "reach", "contact", "dial", "whatsapp"]
+    CONTEXT = [
+        "phone", "telephone", "tel", "mobile", "cell", "fax", "office", "call", "reach", "contact", "dial", "whatsapp"
+    ]
 
     def __init__(self, supported_language: str = "en", **kwargs):
         super().__init__(
@@ -103,21 +113,25 @@ class GroupedPhoneRecognizer(PatternRecognizer):
         )
 
     def validate_result(self, pattern_text: str) -> bool | None:
-        """Numbers of 6 to 15 digits (an extension not counted) are phone numbers."""
-        digits = sum(c.isdigit() for c in pattern_text.lower().split("x")[0].split("ext")[0])
-        return None if 6 <= digits <= 15 else False
+        """Numbers of 6 to 15 digits (an extension not counted) are phone numbers, unless they are
+        a date (``2020-03-10``, ``10.03.2020``) or a range of years (``2009-2015``)."""
+        number = re.split(r"x|ext", pattern_text.lower())[0]
+        if not 6 <= sum(c.isdigit() for c in number) <= 15:
+            return False
+        return False if _DATE_OR_YEARS.fullmatch(number.strip()) else None
 
 
 _NAME_LETTERS = r"[\p{L}'’-]+"  # the rest of a name after its first letter
 
 
 class TitledNameRecognizer(PatternRecognizer):
-    """PERSON: a courtesy title and the name after it, the title included: ``Mrs. Ayers``,
-    ``Dr. Taylor Andersen``, ``mr. farmer``.
+    """PERSON: a courtesy title and the name after it, the title included: ``Mrs. Okafor``,
+    ``Dr. Ada Lindqvist``, ``mr. baker``.
 
     A title written with a capital takes up to two capitalised words after it. ``Mr.``, ``Mrs.``,
-    ``Ms.``, ``Mx.``, ``Dr.`` and ``Prof.`` with their full stop take one word in any case;
-    ``Miss`` only a capitalised one, since "miss" is a verb too.
+    ``Ms.``, ``Mx.``, ``Dr.`` and ``Prof.`` with their full stop take one word in any case (not
+    "and", "or", "the", "a", "an": ``Mr. and Mrs. Smith``); ``Miss`` only a capitalised one, since
+    "miss" is a verb too.
     """
 
     PATTERNS = [
@@ -126,7 +140,11 @@ class TitledNameRecognizer(PatternRecognizer):
             rf"\b(?-i:(?:Mr|Mrs|Ms|Mx|Dr|Prof|Miss)\b\.?(?:[^\S\n]+\p{{Lu}}{_NAME_LETTERS}){{1,2}})",
             0.6,
         ),
-        Pattern("title with a full stop and name", rf"\b(?:mr|mrs|ms|mx|dr|prof)\.[^\S\n]+\p{{L}}{_NAME_LETTERS}", 0.5),
+        Pattern(
+            "title with a full stop and name",
+            rf"\b(?:mr|mrs|ms|mx|dr|prof)\.[^\S\n]+(?!(?:and|or|the|a|an)\b)\p{{L}}{_NAME_LETTERS}",
+            0.5,
+        ),
     ]
 
     def __init__(self, supported_language: str = "en", **kwargs):
