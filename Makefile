@@ -33,6 +33,7 @@ test: install
 bench: install
 	LABELTRAIL_BENCH_POSTGRES_URL="$(PG_TEST_URL)" $(BIN)/python benchmarks/ingest.py
 	LABELTRAIL_BENCH_POSTGRES_URL="$(PG_TEST_URL)" $(BIN)/python benchmarks/audit.py
+	LABELTRAIL_BENCH_POSTGRES_URL="$(PG_TEST_URL)" $(BIN)/python benchmarks/graphql.py
 
 # Regenerate the hash-pinned lock after changing dependencies in pyproject.toml.
 lock:

@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 
 from api.deps import API_PREFIX
 from api.errors import install_error_handlers
+from api.graphql.schema import graphql_router
 from api.routes import annotations, audit, datasets, imports, me, principals, records, subjects
 from catalog.config import Settings, get_settings
 from catalog.db import make_engine, make_sessionmaker
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None, sessions=None) -> FastAPI:
                audit.router, subjects.router)
     for router in routers:
         app.include_router(router, prefix=API_PREFIX)
+    app.include_router(graphql_router(settings))
     return app
 
 

@@ -1,25 +1,33 @@
 """Audit entries for requests that did not succeed: failed authentication, denials, failed writes.
 
-They are written after the request's transaction rolled back, in a transaction of their own,
-so the record of a refused or failed attempt survives the rollback of the attempt.
-Reads that fail for other reasons (a 404 on a GET) are not audited: they changed nothing and
-showed nothing. Error messages are masked before they are written (they may echo personal data).
+A REST request's entry is written after its transaction rolled back, in a transaction of its
+own, so the record of a refused or failed attempt survives the rollback of the attempt. A
+GraphQL operation's attempt is rolled back to a savepoint and its entry goes into the request's
+own transaction, which carries on (GraphQL answers failures inside a 200 and commits).
+Reads that fail for other reasons (a 404 on a GET, a query that finds nothing) are not audited:
+they changed nothing and showed nothing. Error messages are masked before they are written
+(they may echo personal data).
 """
 
 from fastapi import Request
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import API_PREFIX, audit_context
 from catalog import audit
+from catalog.authz import Principal
+from catalog.services.masking import SCANNER_KEY, Scan
 
 _READS = frozenset({"GET", "HEAD", "OPTIONS"})
+_MESSAGE_LIMIT = 500
 
 
 async def record_failed_request(request: Request, *, status: int, code: str, message: str, action: str | None) -> None:
-    outcome = _outcome(request, code)
+    outcome = failure_outcome(code, write=request.method not in _READS)
     if outcome is None:
         return
     principal = getattr(request.state, "principal", None)
+    masked = await run_in_threadpool(masked_message, request.app.state.scan, message)
     await run_in_threadpool(
         audit.record_failure,
         request.app.state.sessions,
@@ -29,25 +37,54 @@ async def record_failed_request(request: Request, *, status: int, code: str, mes
         action=action or ("auth:authenticate" if outcome is audit.Outcome.UNAUTHENTICATED else _route(request)),
         resource=request.url.path,
         outcome=outcome,
-        details={"method": request.method, "status": status, "code": code, "message": await _masked(request, message)},
+        details={"method": request.method, "status": status, "code": code, "message": masked},
     )
 
 
-async def _masked(request: Request, message: str) -> str:
-    """Error messages echo what the caller sent, and compliance officers read the audit log
-    without read_raw: the message goes through the PII gate before it is written."""
-    [masked] = await run_in_threadpool(request.app.state.scan, [audit.storable(message[:500])])
-    return masked.text
+def record_failed_operation(
+    session: Session,
+    *,
+    principal: Principal,
+    field: str,
+    write: bool,
+    code: str,
+    message: str,
+    action: str | None,
+    resource: str,
+) -> None:
+    """The entry for a GraphQL field that failed (``field``: the query or mutation), in ``session``.
+
+    ``action`` is the policy action refused, if any; otherwise the entry names ``graphql:<field>``.
+    """
+    outcome = failure_outcome(code, write=write)
+    if outcome is None:
+        return
+    audit.append_failure(
+        session,
+        actor=principal,
+        action=action or f"graphql:{field}",
+        resource=resource,
+        outcome=outcome,
+        details={"graphql": field, "code": code, "message": masked_message(session.info[SCANNER_KEY], message)},
+    )
 
 
-def _outcome(request: Request, code: str) -> audit.Outcome | None:
+def failure_outcome(code: str, *, write: bool) -> audit.Outcome | None:
+    """How a failure is recorded, or None when it is not: failed reads that were not refused."""
     if code == "UNAUTHENTICATED":
         return audit.Outcome.UNAUTHENTICATED
     if code == "FORBIDDEN":
         return audit.Outcome.DENIED
-    if request.method not in _READS:
+    if write:
         return audit.Outcome.FAILED
     return None
+
+
+def masked_message(scan: Scan, message: str) -> str:
+    """Error messages echo what the caller sent, and compliance officers read the audit log
+    without read_raw: the message goes through the PII gate before it is written."""
+    [masked] = scan([audit.storable(message[:_MESSAGE_LIMIT])])
+    return masked.text
 
 
 def _route(request: Request) -> str:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from catalog import audit
 from catalog.authz import Principal
+from catalog.config import Settings
 from catalog.db import transaction
 from catalog.errors import Unauthenticated
 from catalog.services import masking
@@ -77,8 +78,12 @@ PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
 def page_limit(request: Request, limit: Annotated[int | None, Query(ge=1)] = None) -> int:
-    settings = request.app.state.settings
-    return min(limit or settings.page_size_default, settings.page_size_max)
+    return page_size(request.app.state.settings, limit)
+
+
+def page_size(settings: Settings, requested: int | None) -> int:
+    """The page size asked for, capped at the maximum; the default when none was asked for."""
+    return min(requested or settings.page_size_default, settings.page_size_max)
 
 
 LimitDep = Annotated[int, Depends(page_limit)]

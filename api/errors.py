@@ -21,6 +21,7 @@ STATUS_BY_CODE = {
     "INVALID_INPUT": 422,
 }
 _CODE_BY_HTTP_STATUS = {status: code for code, status in STATUS_BY_CODE.items()}
+CONCURRENT_CHANGE = "the change conflicts with data written concurrently"
 log = get_logger(__name__)
 
 
@@ -59,9 +60,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(IntegrityError)
     async def integrity_error(request: Request, _exc: IntegrityError) -> ErrorResponse:
-        message = "the change conflicts with data written concurrently"
-        await record_failed_request(request, status=409, code="CONFLICT", message=message, action=None)
-        return ErrorResponse(error_body("CONFLICT", message), 409)
+        await record_failed_request(request, status=409, code="CONFLICT", message=CONCURRENT_CHANGE, action=None)
+        return ErrorResponse(error_body("CONFLICT", CONCURRENT_CHANGE), 409)
 
     @app.exception_handler(HTTPException)
     async def http_error(_request: Request, exc: HTTPException) -> ErrorResponse:

@@ -207,14 +207,30 @@ def record_failure(
     """
     with transaction(sessions) as session:
         session.info.update(session_info(context, sealer))
-        append(
-            session,
-            actor=actor,
-            action=storable(action, _ENTRIES.c.action.type.length),
-            resource=storable(resource, _ENTRIES.c.resource.type.length),
-            outcome=outcome,
-            details={key: storable(value) if isinstance(value, str) else value for key, value in (details or {}).items()},
-        )
+        append_failure(session, actor=actor, action=action, resource=resource, outcome=outcome, details=details)
+
+
+def append_failure(
+    session: Session,
+    *,
+    actor: Principal | None,
+    action: str,
+    resource: str,
+    outcome: Outcome,
+    details: dict[str, Any] | None = None,
+) -> int:
+    """Append the entry for a failed attempt in the session's transaction, made storable first.
+
+    For a caller whose transaction goes on after the attempt was rolled back to a savepoint.
+    """
+    return append(
+        session,
+        actor=actor,
+        action=storable(action, _ENTRIES.c.action.type.length),
+        resource=storable(resource, _ENTRIES.c.resource.type.length),
+        outcome=outcome,
+        details={key: storable(value) if isinstance(value, str) else value for key, value in (details or {}).items()},
+    )
 
 
 def storable(text: str, limit: int | None = None) -> str:

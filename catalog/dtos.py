@@ -247,6 +247,10 @@ class RecordOut(BaseModel):
     retire_reason: str | None
 
 
+class SubjectErase(_In):
+    reason: Annotated[str, Field(min_length=1, max_length=500, description="why: kept in the audit log")]
+
+
 class ErasureOut(BaseModel):
     subject_id: str
     erased: list[uuid.UUID] = Field(description="records whose raw text this request erased")

@@ -1,10 +1,11 @@
 """Annotations and their append-only revisions: create, edit, review, read current values and history."""
 
 import uuid
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, insert, select
+from sqlalchemy import Select, and_, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -29,7 +30,7 @@ from catalog.services.guidelines import resolve_version
 from catalog.services.masking import MASKED, mask_revision_now
 from catalog.services.span_offsets import maskings_of, spans_to_masked, spans_to_raw
 from catalog.services.principals import principal_names
-from catalog.services.records import visible_record
+from catalog.services.records import visible_record, visible_records
 
 
 def create_annotation(
@@ -244,29 +245,78 @@ def _refuse_stale(session: Session, principal: Principal, base_revision: int, cu
 
 
 def get_annotation(session: Session, *, principal: Principal, annotation_id: uuid.UUID) -> AnnotationOut:
-    annotation, _record, dataset = _visible_annotation(session, principal, annotation_id)
-    return _current_dtos(session, principal, dataset, [annotation])[0]
+    annotation, dataset = _found_annotation(_visible_annotations(session, principal, [annotation_id]), annotation_id)
+    return _current_dtos(session, principal, {dataset.id: dataset}, [annotation])[0]
 
 
 def list_record_annotations(
     session: Session, *, principal: Principal, record_id: uuid.UUID
 ) -> list[AnnotationOut]:
     record = visible_record(session, principal, record_id)
+    return _annotations_of(session, principal, [record])[record_id]
+
+
+def list_for_records(
+    session: Session, *, principal: Principal, record_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, list[AnnotationOut]]:
+    """Each record's annotations, for those of ``record_ids`` the principal may see (as
+    :func:`list_record_annotations` decides); the others are left out."""
+    return _annotations_of(session, principal, list(visible_records(session, principal, record_ids).values()))
+
+
+def _annotations_of(
+    session: Session, principal: Principal, records: list[RecordRow]
+) -> dict[uuid.UUID, list[AnnotationOut]]:
+    """Every annotation on each record, in creation order, with its current revision."""
+    found: dict[uuid.UUID, list[AnnotationOut]] = {record.id: [] for record in records}
+    if not records:
+        return found
     rows = session.scalars(
-        select(AnnotationRow).where(AnnotationRow.record_id == record_id).order_by(AnnotationRow.id)
+        select(AnnotationRow).where(AnnotationRow.record_id.in_(found)).order_by(AnnotationRow.id)
     ).all()
-    return _current_dtos(session, principal, session.get_one(DatasetRow, record.dataset_id), rows)
+    datasets = _datasets(session, {record.dataset_id for record in records})
+    for row, dto in zip(rows, _current_dtos(session, principal, datasets, rows), strict=True):
+        found[row.record_id].append(dto)
+    return found
 
 
 def get_history(session: Session, *, principal: Principal, annotation_id: uuid.UUID) -> History:
-    annotation, _record, dataset = _visible_annotation(session, principal, annotation_id)
+    visible = _visible_annotations(session, principal, [annotation_id])
+    _found_annotation(visible, annotation_id)
+    return _histories_of(session, principal, visible)[annotation_id]
+
+
+def histories(
+    session: Session, *, principal: Principal, annotation_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, History]:
+    """Each annotation's history, for those of ``annotation_ids`` the principal may see (as
+    :func:`get_history` decides); the others are left out."""
+    return _histories_of(session, principal, _visible_annotations(session, principal, annotation_ids))
+
+
+def _histories_of(
+    session: Session, principal: Principal, visible: dict[uuid.UUID, tuple[AnnotationRow, DatasetRow]]
+) -> dict[uuid.UUID, History]:
+    """Every revision of each annotation, oldest first, as ``principal`` may see them."""
+    found = {annotation_id: History(annotation_id=annotation_id, revisions=[]) for annotation_id in visible}
+    if not visible:
+        return found
     rows = session.scalars(
-        select(RevisionRow).where(RevisionRow.annotation_id == annotation_id).order_by(RevisionRow.revision)
+        select(RevisionRow)
+        .where(RevisionRow.annotation_id.in_(found))
+        .order_by(RevisionRow.annotation_id, RevisionRow.revision)
     ).all()
     names = principal_names(session, (row.actor_id for row in rows))
-    revisions = [_revision_dto(row, names, raw=may_read_raw(principal, dataset.id)) for row in rows]
-    _spans_at_masked_offsets(session, principal, dataset, [(annotation, revision) for revision in revisions])
-    return History(annotation_id=annotation_id, revisions=revisions)
+    datasets = {dataset.id: dataset for _annotation, dataset in visible.values()}
+    raw = {dataset_id: may_read_raw(principal, dataset_id) for dataset_id in datasets}
+    served = []
+    for row in rows:
+        annotation = visible[row.annotation_id][0]
+        served.append((annotation, _revision_dto(row, names, raw=raw[annotation.dataset_id])))
+    _spans_at_masked_offsets(session, principal, datasets, served)
+    for annotation, revision in served:
+        found[annotation.id].revisions.append(revision)
+    return found
 
 
 def current_revisions(session: Session, annotation_ids: list[uuid.UUID]) -> dict[uuid.UUID, RevisionRow]:
@@ -295,36 +345,77 @@ def _current_revision(session: Session, annotation_id: uuid.UUID) -> RevisionRow
 def _visible_annotation(
     session: Session, principal: Principal, annotation_id: uuid.UUID
 ) -> tuple[AnnotationRow, RecordRow, DatasetRow]:
-    stmt = scope_datasets(
-        select(AnnotationRow, RecordRow, DatasetRow)
-        .join(RecordRow, RecordRow.id == AnnotationRow.record_id)
-        .join(DatasetRow, DatasetRow.id == AnnotationRow.dataset_id)
-        .where(AnnotationRow.id == annotation_id),
-        principal,
-        AnnotationRow.dataset_id,
+    """The annotation, its record and its dataset, for a write: one round trip."""
+    stmt = _scoped_annotations(principal, [annotation_id]).add_columns(RecordRow).join(
+        RecordRow, RecordRow.id == AnnotationRow.record_id
     )
     found = session.execute(stmt).first()
     if found is None:
-        raise NotFound("annotation not found", {"annotation_id": str(annotation_id)})
+        raise _annotation_not_found(annotation_id)
     return found.AnnotationRow, found.RecordRow, found.DatasetRow
 
 
-def _current_dtos(session: Session, principal: Principal, dataset: DatasetRow, annotations) -> list[AnnotationOut]:
-    """Annotations of one dataset with their current revisions, as ``principal`` may see them."""
+def _visible_annotations(
+    session: Session, principal: Principal, annotation_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, tuple[AnnotationRow, DatasetRow]]:
+    """Those of ``annotation_ids`` the principal may see, with their datasets, by id."""
+    rows = session.execute(_scoped_annotations(principal, annotation_ids))
+    return {row.AnnotationRow.id: (row.AnnotationRow, row.DatasetRow) for row in rows}
+
+
+def _scoped_annotations(principal: Principal, annotation_ids: Collection[uuid.UUID]) -> Select:
+    """Annotations with their datasets, filtered to the datasets the principal may see."""
+    stmt = (
+        select(AnnotationRow, DatasetRow)
+        .join(DatasetRow, DatasetRow.id == AnnotationRow.dataset_id)
+        .where(AnnotationRow.id.in_(annotation_ids))
+    )
+    return scope_datasets(stmt, principal, AnnotationRow.dataset_id)
+
+
+def _found_annotation(visible: dict[uuid.UUID, tuple], annotation_id: uuid.UUID) -> tuple:
+    if annotation_id not in visible:
+        raise _annotation_not_found(annotation_id)
+    return visible[annotation_id]
+
+
+def _annotation_not_found(annotation_id: uuid.UUID) -> NotFound:
+    return NotFound("annotation not found", {"annotation_id": str(annotation_id)})
+
+
+def _datasets(session: Session, dataset_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, DatasetRow]:
+    return {row.id: row for row in session.scalars(select(DatasetRow).where(DatasetRow.id.in_(dataset_ids)))}
+
+
+def _current_dtos(
+    session: Session, principal: Principal, datasets: dict[uuid.UUID, DatasetRow], annotations
+) -> list[AnnotationOut]:
+    """Annotations with their current revisions, as ``principal`` may see them; ``datasets`` holds
+    the dataset of each."""
     current = current_revisions(session, [row.id for row in annotations])
     names = principal_names(session, (row.annotator_id for row in annotations))
-    raw = may_read_raw(principal, dataset.id)
-    dtos = [_annotation_dto(row, current[row.id], names, raw=raw) for row in annotations]
-    _spans_at_masked_offsets(session, principal, dataset, list(zip(annotations, dtos, strict=True)))
+    raw = {dataset_id: may_read_raw(principal, dataset_id) for dataset_id in datasets}
+    dtos = [_annotation_dto(row, current[row.id], names, raw=raw[row.dataset_id]) for row in annotations]
+    _spans_at_masked_offsets(session, principal, datasets, list(zip(annotations, dtos, strict=True)))
     return dtos
 
 
-def _spans_at_masked_offsets(session: Session, principal: Principal, dataset: DatasetRow, served: list) -> None:
-    """For readers of masked text, move span values (stored at raw offsets) onto the masked text."""
-    if may_read_raw(principal, dataset.id):
-        return
-    span_questions = {q.name for q in label_schema_of(dataset).questions if q.kind == "span"}
-    spans = [(row, dto) for row, dto in served if row.question in span_questions and dto.value is not None]
+def _spans_at_masked_offsets(
+    session: Session, principal: Principal, datasets: dict[uuid.UUID, DatasetRow], served: list
+) -> None:
+    """For readers of masked text, move span values (stored at raw offsets) onto the masked text.
+
+    ``served`` pairs each annotation row with a DTO (its current value or one of its revisions)."""
+    span_questions = {
+        dataset_id: {q.name for q in label_schema_of(dataset).questions if q.kind == "span"}
+        for dataset_id, dataset in datasets.items()
+        if not may_read_raw(principal, dataset_id)
+    }
+    spans = [
+        (row, dto)
+        for row, dto in served
+        if row.question in span_questions.get(row.dataset_id, ()) and dto.value is not None
+    ]
     if not spans:
         return
     maskings = maskings_of(session, list({row.record_id for row, _ in spans}))

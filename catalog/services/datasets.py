@@ -2,6 +2,7 @@
 
 import secrets
 import uuid
+from collections.abc import Collection
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -64,11 +65,18 @@ def find_dataset_id(session: Session, *, principal: Principal, name: str) -> uui
 
 def visible_dataset(session: Session, principal: Principal, dataset_id: uuid.UUID) -> DatasetRow:
     """The dataset row if the principal may see it; otherwise the same 404 as a missing one."""
-    stmt = scope_datasets(select(DatasetRow).where(DatasetRow.id == dataset_id), principal, DatasetRow.id)
-    row = session.scalar(stmt)
+    row = visible_datasets(session, principal, [dataset_id]).get(dataset_id)
     if row is None:
         raise NotFound("dataset not found", {"dataset_id": str(dataset_id)})
     return row
+
+
+def visible_datasets(
+    session: Session, principal: Principal, dataset_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, DatasetRow]:
+    """Those of ``dataset_ids`` the principal may see, by id."""
+    stmt = scope_datasets(select(DatasetRow).where(DatasetRow.id.in_(dataset_ids)), principal, DatasetRow.id)
+    return {row.id: row for row in session.scalars(stmt)}
 
 
 def label_schema_of(row: DatasetRow) -> LabelSchema:

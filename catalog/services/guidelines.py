@@ -1,6 +1,7 @@
 """Guidelines: versioned per dataset; a version, once written, never changes."""
 
 import uuid
+from collections.abc import Collection
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -11,7 +12,7 @@ from catalog.dtos import GuidelineCreate, GuidelineOut
 from catalog.errors import InvalidInput
 from catalog.hashing import sha256_hex
 from catalog.models import GuidelineRow
-from catalog.services.datasets import visible_dataset
+from catalog.services.datasets import visible_dataset, visible_datasets
 from catalog.services.principals import principal_names
 
 
@@ -38,11 +39,30 @@ def add_guideline(
 
 def list_guidelines(session: Session, *, principal: Principal, dataset_id: uuid.UUID) -> list[GuidelineOut]:
     visible_dataset(session, principal, dataset_id)
+    return _guidelines_of(session, [dataset_id])[dataset_id]
+
+
+def list_for_datasets(
+    session: Session, *, principal: Principal, dataset_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, list[GuidelineOut]]:
+    """Each dataset's guideline versions, for those of ``dataset_ids`` the principal may see."""
+    return _guidelines_of(session, list(visible_datasets(session, principal, dataset_ids)))
+
+
+def _guidelines_of(session: Session, dataset_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[GuidelineOut]]:
+    """Every version of each dataset's guideline, oldest first."""
+    found: dict[uuid.UUID, list[GuidelineOut]] = {dataset_id: [] for dataset_id in dataset_ids}
+    if not dataset_ids:
+        return found
     rows = session.scalars(
-        select(GuidelineRow).where(GuidelineRow.dataset_id == dataset_id).order_by(GuidelineRow.version)
+        select(GuidelineRow)
+        .where(GuidelineRow.dataset_id.in_(dataset_ids))
+        .order_by(GuidelineRow.dataset_id, GuidelineRow.version)
     ).all()
     names = principal_names(session, (row.author_id for row in rows))
-    return [_to_dto(row, names) for row in rows]
+    for row in rows:
+        found[row.dataset_id].append(_to_dto(row, names))
+    return found
 
 
 def latest_version(session: Session, dataset_id: uuid.UUID) -> int | None:

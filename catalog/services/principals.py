@@ -25,6 +25,7 @@ from catalog.dtos import (
     KeyCreate,
     KeyExpire,
     KeyRotate,
+    Me,
     PrincipalCreate,
     PrincipalCreated,
     PrincipalOut,
@@ -131,6 +132,16 @@ def system_principal(session: Session) -> Principal:
 def find_principal(session: Session, name: str) -> Principal | None:
     row = session.scalar(select(PrincipalRow).where(PrincipalRow.name == name))
     return load_principal(session, row) if row else None
+
+
+def describe(principal: Principal) -> Me:
+    """Who the caller is and the roles it holds, globally and per dataset."""
+    return Me(
+        id=principal.id,
+        name=principal.name,
+        roles=sorted(principal.roles),
+        dataset_roles={dataset_id: sorted(roles) for dataset_id, roles in principal.dataset_roles.items()},
+    )
 
 
 def principal_names(session: Session, ids) -> dict[uuid.UUID, str]:

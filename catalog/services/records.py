@@ -2,7 +2,7 @@
 
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -136,11 +136,22 @@ def served(session: Session, principal: Principal, dataset_id: uuid.UUID, rows: 
 
 def visible_record(session: Session, principal: Principal, record_id: uuid.UUID) -> RecordRow:
     """A record the principal may see: in a dataset it can see, and masked unless it may read raw."""
-    stmt = scope_datasets(select(RecordRow).where(RecordRow.id == record_id), principal, RecordRow.dataset_id)
-    row = session.scalar(stmt)
-    if row is None or (row.mask_status != MASKED and not may_read_raw(principal, row.dataset_id)):
+    row = visible_records(session, principal, [record_id]).get(record_id)
+    if row is None:
         raise NotFound("record not found", {"record_id": str(record_id)})
     return row
+
+
+def visible_records(
+    session: Session, principal: Principal, record_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, RecordRow]:
+    """Those of ``record_ids`` the principal may see (as :func:`visible_record` decides), by id."""
+    stmt = scope_datasets(select(RecordRow).where(RecordRow.id.in_(record_ids)), principal, RecordRow.dataset_id)
+    return {
+        row.id: row
+        for row in session.scalars(stmt)
+        if row.mask_status == MASKED or may_read_raw(principal, row.dataset_id)
+    }
 
 
 def retire_record(

@@ -7,7 +7,6 @@ may not act, 401 without a key. A route added without a row here fails the first
 """
 
 import uuid
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,7 +14,7 @@ import pytest
 
 from api.app import create_app
 from catalog.authz import Action, Principal, Role, can, may_read_raw
-from tests.support.builders import TEXT_SCHEMA, Caller, chat_record
+from tests.support.builders import TEXT_SCHEMA, Caller, chat_record, undone
 
 PUBLIC = {("GET", "/health")}
 # Raw record text that the PII gate masks: only roles with read_raw may ever see it.
@@ -152,16 +151,6 @@ def _outcome(status: int) -> str:
     if 200 <= status < 300:
         return "allowed"
     return {401: "unauthenticated", 403: "forbidden", 404: "hidden"}.get(status, f"unexpected {status}")
-
-
-@contextmanager
-def undone(sessions):
-    """Whatever happens inside is rolled back, so every attempt meets the same world."""
-    savepoint = sessions.kw["bind"].begin_nested()
-    try:
-        yield
-    finally:
-        savepoint.rollback()
 
 
 @pytest.mark.parametrize(("method", "path"), list(OPS))

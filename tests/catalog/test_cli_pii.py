@@ -2,14 +2,19 @@
 
 import time
 
+from fastapi.testclient import TestClient
 from sqlalchemy import select
+
+from api.app import create_app
+from catalog import audit, migrate
+from catalog.db import make_engine, make_sessionmaker
 
 from catalog.authz import Role
 from catalog.config import Settings
 from catalog.masking_worker import MaskingLoop
 from catalog.models import AuditEntryRow, RecordRow
 from pii import ScannerConfig, detector_version
-from tests.support.builders import TEXT_SCHEMA, chat_record
+from tests.support.builders import TEXT_SCHEMA, Actors, chat_record
 
 EMAIL = "kim.cli@example.com"
 
@@ -79,8 +84,13 @@ def test_erase_needs_a_reason(cli):
     assert result.exit_code == 2 and "reason" in result.output.lower()
 
 
-def test_the_serve_loop_masks_records_as_they_arrive(actors, sessions):
-    add_pending(actors, count=2)
+def test_the_serve_loop_masks_records_as_they_arrive(tmp_path, settings):
+    """On a database of its own: the loop's thread and the test's must not share one connection."""
+    url = f"sqlite:///{tmp_path / 'loop.db'}"
+    migrate.upgrade(url)
+    engine = make_engine(url)
+    sessions = make_sessionmaker(engine, info=audit.session_info(audit.AuditContext(client="test"), None))
+    add_pending(Actors(sessions, TestClient(create_app(settings, sessions=sessions))), count=2)
     loop = MaskingLoop(sessions, ScannerConfig(mode="pattern"), batch_size=10, interval=0.05)
     loop.start()
     try:
@@ -90,5 +100,6 @@ def test_the_serve_loop_masks_records_as_they_arrive(actors, sessions):
     finally:
         loop.stop()
         loop.join(timeout=10)
+        engine.dispose()
     assert {status for status, _ in statuses(sessions).values()} == {"masked"}
     assert not loop.is_alive()

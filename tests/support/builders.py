@@ -1,7 +1,8 @@
 """Small typed helpers that build test data through the real services and the real API."""
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -132,3 +133,13 @@ class Actors:
         if on is not None:
             return [uuid.UUID(dataset_id) for dataset_id in on]
         return list(session.scalars(select(DatasetRow.id)))
+
+
+@contextmanager
+def undone(sessions) -> Iterator[None]:
+    """Whatever happens inside is rolled back, so every attempt meets the same world."""
+    savepoint = sessions.kw["bind"].begin_nested()
+    try:
+        yield
+    finally:
+        savepoint.rollback()

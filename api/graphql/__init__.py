@@ -1,0 +1,1 @@
+"""GraphQL at /graphql over the same services as REST; ``schema.py`` puts it together."""

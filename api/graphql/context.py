@@ -1,0 +1,101 @@
+"""The per-request context: the request's session and principal, from the same dependencies as
+REST, and the one way resolvers and loaders reach the services.
+
+Services are synchronous and share one session, so calls take turns (a lock) and run in the
+thread pool, off the event loop. A mutation runs in a savepoint: when it raises, its writes are
+rolled back and only its audit entry stays, in the request's transaction, which the session
+dependency commits before the response is sent (a GraphQL failure is still a 200).
+"""
+
+import asyncio
+from collections.abc import Callable
+from functools import partial
+from typing import Any, TypeVar
+
+from fastapi import Request
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+from strawberry.fastapi import BaseContext
+from strawberry.types import Info
+
+from api.audit_failures import record_failed_operation
+from api.deps import PrincipalDep, SessionDep, page_size
+from api.graphql.errors import as_domain_error
+from api.graphql.inputs import dtos_of
+from api.graphql.loaders import Loaders
+from catalog.authz import Principal
+from catalog.config import Settings
+from catalog.errors import DomainError, InvalidInput
+
+T = TypeVar("T")
+ENDPOINT = "/graphql"  # the resource named by audit entries that have no more precise one
+
+
+class Context(BaseContext):
+    def __init__(self, *, session: Session, principal: Principal, settings: Settings) -> None:
+        super().__init__()
+        self.session = session
+        self.principal = principal
+        self.settings = settings
+        self.loaders = Loaders(self.call)
+        self._turn = asyncio.Lock()
+
+    async def call(
+        self, service: Callable[..., T], arguments: dict[str, Any], *, field: str, write: bool = False,
+        resource: str = ENDPOINT,
+    ) -> T:
+        """``service(session, principal=..., **arguments)``, with input objects turned into DTOs."""
+        async with self._turn:
+            result = await run_in_threadpool(self._guarded, service, arguments, field, write, resource)
+        if write:
+            self.loaders = Loaders(self.call)  # what was loaded before the write may have changed
+        return result
+
+    def _guarded(self, service: Callable[..., T], arguments: dict, field: str, write: bool, resource: str) -> T:
+        try:
+            if not write:
+                return service(self.session, principal=self.principal, **dtos_of(arguments))
+            with self.session.begin_nested():
+                return service(self.session, principal=self.principal, **dtos_of(arguments))
+        except (DomainError, IntegrityError) as exc:
+            error = as_domain_error(exc)
+            action = error.details.get("action") if isinstance(error.details, dict) else None
+            record_failed_operation(
+                self.session, principal=self.principal, field=field, write=write, code=error.code,
+                message=error.message, action=action, resource=resource,
+            )
+            if error is exc:
+                raise
+            raise error from None
+
+    async def record_refused_mutation(self, code: str, message: str) -> None:
+        """A mutation whose document or variables did not validate: a failed write, as REST
+        records a body that does not."""
+        record = partial(
+            record_failed_operation, self.session, principal=self.principal, field="mutation", write=True,
+            code=code, message=message, action=None, resource=ENDPOINT,
+        )
+        async with self._turn:
+            await run_in_threadpool(record)
+
+
+async def get_context(request: Request, session: SessionDep, principal: PrincipalDep) -> Context:
+    """A FastAPI dependency: the same session unit of work and principal as every REST route."""
+    return Context(session=session, principal=principal, settings=request.app.state.settings)
+
+
+async def read(info: Info, service: Callable[..., T], /, **arguments: Any) -> T:
+    return await info.context.call(service, arguments, field=info.field_name)
+
+
+async def write(info: Info, resource: str, service: Callable[..., T], /, **arguments: Any) -> T:
+    """A mutation: rolled back to its savepoint when it fails; ``resource`` names its target in
+    the audit entry of a failure."""
+    return await info.context.call(service, arguments, field=info.field_name, write=True, resource=resource)
+
+
+def page_limit(info: Info, first: int | None) -> int:
+    if first is not None and first < 1:
+        raise InvalidInput("first: must be at least 1", {"first": first})
+    return page_size(info.context.settings, first)

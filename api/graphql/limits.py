@@ -1,0 +1,21 @@
+"""Limits on what one GraphQL document may ask for, from ``Settings`` (``LABELTRAIL_GRAPHQL_*``).
+
+Each is checked before anything runs and refused as ``INVALID_INPUT`` with a message naming the
+limit. Introspection fields do not count towards the depth. The limiters are given as factories:
+each operation gets its own, as they keep the operation they check.
+"""
+
+from collections.abc import Callable
+from functools import partial
+
+from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter, SchemaExtension
+
+from catalog.config import Settings
+
+
+def limits(settings: Settings) -> list[Callable[[], SchemaExtension]]:
+    return [
+        partial(MaxTokensLimiter, max_token_count=settings.graphql_max_tokens),
+        partial(QueryDepthLimiter, max_depth=settings.graphql_max_depth),
+        partial(MaxAliasesLimiter, max_alias_count=settings.graphql_max_aliases),
+    ]

@@ -1,0 +1,114 @@
+"""The write side: one mutation per REST write, calling the same service.
+
+Each runs in a savepoint of the request's transaction (see ``context``); the resource passed to
+``write`` names what it acts on in the audit entry of a failure, as the URL path does for REST.
+"""
+
+import dataclasses
+import io
+import uuid
+
+import strawberry
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from api.graphql.context import ENDPOINT, write
+from api.graphql.inputs import (
+    AddGuidelineInput,
+    AddRecordsInput,
+    AnnotateInput,
+    CreateDatasetInput,
+    EditAnnotationInput,
+    RetireRecordInput,
+    ReviewInput,
+)
+from api.graphql.types import Annotation, Dataset, Guideline, Record, RecordIds
+from catalog.authz import Principal
+from catalog.dtos import RecordsCreate
+from catalog.errors import InvalidInput
+from catalog.importing.formats import Format
+from catalog.importing.importer import run_import
+from catalog.services import annotations, datasets, guidelines, records
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation
+    async def create_dataset(self, info: Info, input: CreateDatasetInput) -> Dataset | None:
+        return await write(info, ENDPOINT, datasets.create_dataset, data=input)
+
+    @strawberry.mutation(description="A new version of the dataset's guideline")
+    async def add_guideline(self, info: Info, dataset_id: uuid.UUID, input: AddGuidelineInput) -> Guideline | None:
+        return await write(info, f"dataset:{dataset_id}", guidelines.add_guideline, dataset_id=dataset_id, data=input)
+
+    @strawberry.mutation(description="Records added all together or not at all (at most 10,000)")
+    async def add_records(self, info: Info, dataset_id: uuid.UUID, input: AddRecordsInput) -> RecordIds | None:
+        return await write(info, f"dataset:{dataset_id}", _add_records, dataset_id=dataset_id, data=input)
+
+    @strawberry.mutation(description="The record stays readable, leaves the active list and takes no new annotations")
+    async def retire_record(self, info: Info, record_id: uuid.UUID, input: RetireRecordInput) -> Record | None:
+        return await write(info, f"record:{record_id}", records.retire_record, record_id=record_id, data=input)
+
+    @strawberry.mutation
+    async def annotate(self, info: Info, record_id: uuid.UUID, input: AnnotateInput) -> Annotation | None:
+        return await write(info, f"record:{record_id}", annotations.create_annotation, record_id=record_id, data=input)
+
+    @strawberry.mutation(description="A new revision on top of baseRevision, or CONFLICT if it is not current")
+    async def edit_annotation(
+        self, info: Info, annotation_id: uuid.UUID, input: EditAnnotationInput
+    ) -> Annotation | None:
+        resource = f"annotation:{annotation_id}"
+        return await write(info, resource, annotations.edit_annotation, annotation_id=annotation_id, data=input)
+
+    @strawberry.mutation(description="Accept or reject someone else's annotation at baseRevision")
+    async def review(self, info: Info, annotation_id: uuid.UUID, input: ReviewInput) -> Annotation | None:
+        resource = f"annotation:{annotation_id}"
+        return await write(info, resource, annotations.review_annotation, annotation_id=annotation_id, data=input)
+
+
+    @strawberry.mutation(
+        description="Import a file's content (JSON array or JSON lines) as POST /datasets/{id}/imports does; "
+        "the import report, as JSON"
+    )
+    async def import_records(
+        self, info: Info, dataset_id: uuid.UUID, format: str, content: str, sync: bool = False,
+        dry_run: bool = False, question: str | None = None, file_name: str = "upload",
+    ) -> JSON | None:
+        settings = info.context.settings
+        options = {"format": format, "content": content, "sync": sync, "dry_run": dry_run, "question": question,
+                   "file_name": file_name, "limits": (settings.import_max_bytes, settings.import_batch_size)}
+        return await write(info, f"dataset:{dataset_id}", _import_records, dataset_id=dataset_id, **options)
+
+
+def _format(name: str) -> Format:
+    try:
+        return Format(name)
+    except ValueError:
+        raise InvalidInput(f"format: one of {', '.join(f.value for f in Format)}", {"format": name}) from None
+
+
+def _bounded(content: str, limit: int) -> bytes:
+    encoded = content.encode()
+    if len(encoded) > limit:
+        raise InvalidInput(f"the content is larger than the {limit:,} bytes allowed", {"limit": limit})
+    return encoded
+
+
+def _import_records(
+    session, *, principal: Principal, format: str, content: str, dry_run: bool, limits: tuple[int, int], **options
+):
+    """The REST import's service call on an in-memory file; a dry run leaves nothing behind."""
+    max_bytes, batch_size = limits
+    stream = io.BytesIO(_bounded(content, max_bytes))
+    with session.begin_nested() as attempt:
+        report = run_import(
+            session, stream=stream, batch_size=batch_size, checkpoint=session.flush, principal=principal,
+            fmt=_format(format), dry_run=dry_run, **options,
+        )
+        if dry_run:
+            attempt.rollback()
+    return dataclasses.asdict(report)
+
+
+def _add_records(session, *, principal: Principal, dataset_id: uuid.UUID, data: RecordsCreate):
+    return records.add_records(session, principal=principal, dataset_id=dataset_id, records=data.records)
