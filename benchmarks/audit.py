@@ -19,7 +19,6 @@ longer). The goal is under 0.25. The last line of output is one JSON object:
 
 import argparse
 import json
-import os
 import statistics
 import sys
 import time
@@ -29,14 +28,15 @@ from contextlib import AbstractContextManager, ExitStack
 from typing import Any
 from unittest import mock
 
-from ingest import DEFAULT_POSTGRES_URL, postgres_answers, scratch_sqlite
-from sqlalchemy.engine import make_url
+from ingest import add_postgres_option, on_each_backend
 
 from catalog import audit, authz, migrate
 from catalog.authz import Principal, Role
-from catalog.db import make_engine, make_sessionmaker, scratch_postgres, transaction
+from catalog.db import make_engine, make_sessionmaker, transaction
 from catalog.dtos import AnnotationCreate, BindingIn, DatasetCreate, PrincipalCreate, RecordIn
+from catalog.masking_worker import mask_all
 from catalog.services import annotations, datasets, principals, records
+from pii import ScannerConfig
 
 SCHEMA = {"questions": [{"name": "response", "kind": "text"}]}
 SEAL_KEY = b"benchmark-seal-key"
@@ -63,6 +63,7 @@ def prepare(url: str, count: int, seal_every: int):
             data=PrincipalCreate(name="annotator", roles=[BindingIn(role=Role.ANNOTATOR, dataset_id=dataset.id)]),
         )  # fmt: skip
         annotator = principals.find_principal(session, "annotator")
+    mask_all(sessions, ScannerConfig(mode="pattern"), batch_size=1000)  # the PII gate releases them to annotators
     return engine, sessions, annotator, added.ids
 
 
@@ -117,24 +118,14 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--writes", type=int, default=500, help="writes per round (default 500)")
     parser.add_argument("--rounds", type=int, default=6, help="rounds per arm (default 6)")
     parser.add_argument("--seal-every", type=int, default=100, help="entries between seals (default 100)")
-    parser.add_argument(
-        "--postgres-url",
-        default=os.environ.get("LABELTRAIL_BENCH_POSTGRES_URL", DEFAULT_POSTGRES_URL),
-        help="server to make scratch databases on (env LABELTRAIL_BENCH_POSTGRES_URL)",
-    )
+    add_postgres_option(parser)
     return parser.parse_args()
 
 
 def main() -> None:
     sys.stdout.reconfigure(line_buffering=True)
     args = parse_args()
-    results: dict[str, Any] = {"sqlite": measure("sqlite", scratch_sqlite, args)}
-    if postgres_answers(args.postgres_url):
-        scratch = lambda: scratch_postgres(args.postgres_url, "labeltrail_bench")  # noqa: E731
-        results["postgresql"] = measure("postgresql", scratch, args)
-    else:
-        print(f"postgresql: skipped, nothing answers at {make_url(args.postgres_url).render_as_string()}")
-        results["postgresql"] = None
+    results = on_each_backend(lambda backend, scratch: measure(backend, scratch, args), args.postgres_url)
     measured = [result["overhead"] for result in results.values() if result]
     print(json.dumps({"overhead": max(measured), **results}))
 

@@ -105,6 +105,25 @@ def postgres_answers(url: str) -> bool:
         engine.dispose()
 
 
+def add_postgres_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--postgres-url",
+        default=os.environ.get("LABELTRAIL_BENCH_POSTGRES_URL", DEFAULT_POSTGRES_URL),
+        help="server to make scratch databases on (env LABELTRAIL_BENCH_POSTGRES_URL)",
+    )
+
+
+def on_each_backend(measure: Callable[[str, Callable], dict], postgres_url: str) -> dict[str, dict | None]:
+    """``measure(backend, scratch)`` on SQLite, then on PostgreSQL when one answers at ``postgres_url``."""
+    results: dict[str, dict | None] = {"sqlite": measure("sqlite", scratch_sqlite)}
+    if postgres_answers(postgres_url):
+        results["postgresql"] = measure("postgresql", lambda: scratch_postgres(postgres_url, "labeltrail_bench"))
+    else:
+        print(f"postgresql: skipped, nothing answers at {make_url(postgres_url).render_as_string()}")
+        results["postgresql"] = None
+    return results
+
+
 def prepare(url: str) -> tuple[Engine, Principal, uuid.UUID]:
     """Migrate a fresh database; make the importing principal and an empty dataset."""
     migrate.upgrade(url)
@@ -215,11 +234,7 @@ def measure(name: str, scratch: Callable[[], AbstractContextManager[str]], paylo
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=100_000, help="items to import (default 100000)")
-    parser.add_argument(
-        "--postgres-url",
-        default=os.environ.get("LABELTRAIL_BENCH_POSTGRES_URL", DEFAULT_POSTGRES_URL),
-        help="server to make scratch databases on (env LABELTRAIL_BENCH_POSTGRES_URL)",
-    )
+    add_postgres_option(parser)
     parser.add_argument("--batch-size", type=int, default=get_settings().import_batch_size)
     parser.add_argument("--repeats", type=int, default=2, help="runs per arm; the best counts (default 2)")
     return parser.parse_args()
@@ -230,13 +245,7 @@ def main() -> None:
     args = parse_args()
     payload = jsonl(make_items(args.records))  # only the bytes stay: a real import holds no parsed copy
     print(f"{args.records:,} alpaca items, {len(payload) / 1e6:.1f} MB of JSON lines, batches of {args.batch_size}")
-    results: dict[str, Any] = {"sqlite": measure("sqlite", scratch_sqlite, payload, args)}
-    if postgres_answers(args.postgres_url):
-        scratch = lambda: scratch_postgres(args.postgres_url, "labeltrail_bench")  # noqa: E731
-        results["postgresql"] = measure("postgresql", scratch, payload, args)
-    else:
-        print(f"postgresql: skipped, nothing answers at {make_url(args.postgres_url).render_as_string()}")
-        results["postgresql"] = None
+    results = on_each_backend(lambda backend, scratch: measure(backend, scratch, payload, args), args.postgres_url)
     print(json.dumps(results))
 
 
