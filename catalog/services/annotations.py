@@ -316,6 +316,7 @@ def _histories_of(
     _spans_at_masked_offsets(session, principal, datasets, served)
     for annotation, revision in served:
         found[annotation.id].revisions.append(revision)
+    _audit_raw_reads(session, principal, raw, [(visible[row.annotation_id][0], row) for row in rows])
     return found
 
 
@@ -397,7 +398,30 @@ def _current_dtos(
     raw = {dataset_id: may_read_raw(principal, dataset_id) for dataset_id in datasets}
     dtos = [_annotation_dto(row, current[row.id], names, raw=raw[row.dataset_id]) for row in annotations]
     _spans_at_masked_offsets(session, principal, datasets, list(zip(annotations, dtos, strict=True)))
+    _audit_raw_reads(session, principal, raw, [(row, current[row.id]) for row in annotations])
     return dtos
+
+
+def _audit_raw_reads(
+    session: Session, principal: Principal, raw: dict[uuid.UUID, bool], served: list[tuple[AnnotationRow, RevisionRow]]
+) -> None:
+    """A raw read of annotation text is audited when the text holds personal data (its masked form
+    differs) or has not been scanned yet: one entry per dataset, naming the annotations."""
+    read: dict[uuid.UUID, set[uuid.UUID]] = {}
+    for annotation, revision in served:
+        if raw[annotation.dataset_id] and _personal(revision):
+            read.setdefault(annotation.dataset_id, set()).add(annotation.id)
+    for dataset_id, ids in read.items():
+        audit.append(
+            session, actor=principal, action=Action.READ_RAW, resource=f"dataset:{dataset_id}",
+            dataset_id=dataset_id, details={"annotations": sorted(str(i) for i in ids)},
+        )
+
+
+def _personal(revision: RevisionRow) -> bool:
+    return revision.mask_status != MASKED or (revision.masked_value, revision.masked_reason) != (
+        revision.value, revision.reason,
+    )
 
 
 def _spans_at_masked_offsets(

@@ -4,7 +4,7 @@ the masked form, raw readers still see the raw text, and what was found is kept 
 import uuid
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from catalog.authz import Role
 from catalog.models import AuditEntryRow, PiiFindingRow, RecordRow
@@ -179,3 +179,21 @@ def test_a_span_beyond_the_masked_text_is_422(actors, steward):
         {"question": "pii", "value": [{"message": 0, "start": 0, "end": masked_length + 3, "label": "EMAIL"}]},
     )
     assert response.status_code == 422, response.text
+
+
+def test_a_raw_read_of_annotation_text_holding_personal_data_is_audited(sessions, steward, dataset):
+    [record_id] = steward.records(dataset["id"], pair_record("Write a reply."))
+    personal = steward.annotate(record_id, "response", f"Mail {EMAIL}.")
+    plain = steward.annotate(record_id, "response", "Hello there.")
+    with sessions() as session:
+        before = session.scalar(select(func.max(AuditEntryRow.seq)))
+    steward.ok(steward.get(f"/api/v1/annotations/{plain['id']}"))
+    steward.ok(steward.get(f"/api/v1/annotations/{personal['id']}/history"))
+    steward.ok(steward.get(f"/api/v1/records/{record_id}/annotations"))
+    with sessions() as session:
+        reads = session.scalars(
+            select(AuditEntryRow).where(AuditEntryRow.seq > before, AuditEntryRow.action == "text:read_raw")
+        ).all()
+    assert [(entry.actor_name, entry.details) for entry in reads] == [
+        ("stew", {"annotations": [personal["id"]]}), ("stew", {"annotations": [personal["id"]]}),
+    ]
