@@ -12,7 +12,7 @@ os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
 from pii.config import DEFAULT_MODEL, OperatorSpec, ScannerConfig, detector_version  # noqa: E402
 from pii.errors import ModelNotInstalledError, ScannerConfigError  # noqa: E402
 from pii.offsets import masked_to_raw, raw_to_masked  # noqa: E402
-from pii.parallel import ParallelScanner, scan_parallel  # noqa: E402
+from pii.parallel import ParallelScanner  # noqa: E402
 from pii.recognizers import MaestroRecognizer, MoreCardsRecognizer  # noqa: E402
 from pii.results import Finding, Masked, Replacement  # noqa: E402
 from pii.scanner import Scanner, get_scanner  # noqa: E402
@@ -34,5 +34,4 @@ __all__ = [
     "get_scanner",
     "masked_to_raw",
     "raw_to_masked",
-    "scan_parallel",
 ]

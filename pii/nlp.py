@@ -8,6 +8,12 @@ from pii.config import ScannerConfig
 from pii.errors import ModelNotInstalledError, ScannerConfigError
 
 
+# spaCy components whose output Presidio never reads: it reads entities, tokens and lemmas (the
+# tagger, attribute ruler and lemmatizer give the lemmas). Without the parser spaCy's NER no longer
+# stops at the parser's sentence boundaries, which changes a few entities (docs/pii.md, "Speed").
+UNUSED_COMPONENTS = ("parser",)
+
+
 class TokenizerNlpEngine(SlimSpacyNlpEngine):
     """A blank spaCy pipeline per language: no model to load or download, no entities.
 
@@ -46,7 +52,12 @@ def build_nlp_engine(config: ScannerConfig) -> NlpEngine:
         raise ScannerConfigError("only the spacy NLP engine is supported: the others fetch their models at run time")
     for model in configuration["models"]:
         _require_installed(model["model_name"])
-    return NlpEngineProvider(nlp_configuration=configuration).create_engine()
+    engine = NlpEngineProvider(nlp_configuration=configuration).create_engine()
+    for nlp in engine.nlp.values():
+        for name in UNUSED_COMPONENTS:
+            if name in nlp.pipe_names:
+                nlp.disable_pipe(name)
+    return engine
 
 
 def _require_installed(model: str) -> None:

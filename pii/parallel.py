@@ -1,6 +1,7 @@
 """Scanning in several processes: spaCy and Presidio hold the GIL, so threads would not help."""
 
 import contextlib
+import gc
 from concurrent.futures import ProcessPoolExecutor
 from types import TracebackType
 
@@ -30,7 +31,7 @@ class ParallelScanner:
 
     def scan_many(self, texts: list[str], batch_size: int = 64) -> list[Masked]:
         """Mask each text; chunks of texts go to the workers, which run ``nlp.pipe`` over them."""
-        size = min(self._chunk, -(-len(texts) // self.workers))  # a small batch still uses every worker
+        size = max(1, min(self._chunk, -(-len(texts) // self.workers)))  # a small batch still uses every worker
         chunks = [texts[start : start + size] for start in range(0, len(texts), size)]
         done = self._pool.map(_scan_chunk, chunks, [batch_size] * len(chunks))
         return [masked for chunk in done for masked in chunk]
@@ -41,16 +42,10 @@ class ParallelScanner:
     def __enter__(self) -> "ParallelScanner":
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None):
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
         self.close()
-
-
-def scan_parallel(config: ScannerConfig, texts: list[str], workers: int) -> list[Masked]:
-    """Mask ``texts`` once with ``workers`` processes (in this process when ``workers`` is 1)."""
-    if workers <= 1:
-        return get_scanner(config).scan_many(texts)
-    with ParallelScanner(config, workers) as scanner:
-        return scanner.scan_many(texts)
 
 
 def _start_worker(config: ScannerConfig) -> None:
@@ -58,6 +53,7 @@ def _start_worker(config: ScannerConfig) -> None:
     _config = config
     with contextlib.suppress(Exception):  # the first scan raises it again, where the caller sees it
         get_scanner(config)
+    gc.freeze()  # the model and the recognizers live as long as the worker: the collector can skip them
 
 
 def _scan_chunk(texts: list[str], batch_size: int) -> list[Masked]:
