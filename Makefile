@@ -30,15 +30,24 @@ test: install
 		$(BIN)/python -m pytest; \
 	fi
 
-bench: install
+bench: install $(VENV)/.bench-installed
 	LABELTRAIL_BENCH_POSTGRES_URL="$(PG_TEST_URL)" $(BIN)/python benchmarks/ingest.py
 	LABELTRAIL_BENCH_POSTGRES_URL="$(PG_TEST_URL)" $(BIN)/python benchmarks/audit.py
 	LABELTRAIL_BENCH_POSTGRES_URL="$(PG_TEST_URL)" $(BIN)/python benchmarks/graphql.py
+	LABELTRAIL_BENCH_POSTGRES_URL="$(PG_TEST_URL)" $(BIN)/python benchmarks/shift.py
+
+# Benchmarks compare against other tools (Evidently); those stay out of the runtime install.
+# The lock is complete, so --no-deps (pip otherwise trips over extras such as pandas[parquet]).
+$(VENV)/.bench-installed: requirements-bench.lock $(STAMP)
+	$(BIN)/pip install --quiet --no-deps --require-hashes -r requirements-bench.lock
+	touch $@
 
 # Regenerate the hash-pinned lock after changing dependencies in pyproject.toml.
 lock:
 	$(BIN)/pip install --quiet uv
 	$(BIN)/uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 -o requirements.lock
+	$(BIN)/uv pip compile pyproject.toml --extra dev --extra bench --generate-hashes --python-version 3.11 \
+		-c requirements.lock -o requirements-bench.lock
 
 clean:
 	rm -rf $(VENV)

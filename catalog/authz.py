@@ -39,6 +39,8 @@ class Action(StrEnum):
     AUDIT_READ = "audit:read"
     PRINCIPAL_MANAGE = "principal:manage"
     SUBJECT_ERASE = "subject:erase"
+    RELEASE_CREATE = "release:create"
+    RELEASE_OVERRIDE = "release:override"
 
 
 class Reach(StrEnum):
@@ -69,6 +71,7 @@ POLICY: dict[Role, dict[Action, Reach]] = {
         Action.ANNOTATION_REVIEW: _ANY,
         Action.READ_RAW: _ANY,
         Action.SUBJECT_ERASE: _ANY,
+        Action.RELEASE_CREATE: _ANY,
     },
     Role.ANNOTATOR: {
         Action.DATASET_READ: _ANY,

@@ -11,6 +11,7 @@ from tqdm import tqdm
 from catalog import migrate
 from catalog.cli_access import audit_app, keys_app, users_app
 from catalog.cli_pii import erase, pii_app
+from catalog.cli_releases import diff, export, release
 from catalog import cli_support
 from catalog.cli_support import actor as actor_named
 from catalog.cli_support import fail
@@ -34,6 +35,9 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")
 app.add_typer(pii_app, name="pii")
 app.command("erase")(erase)
+app.command("release")(release)
+app.command("diff")(diff)
+app.command("export")(export)
 
 
 @db_app.command("upgrade")

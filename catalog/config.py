@@ -9,6 +9,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from catalog.audit import Sealer
 from catalog.oidc import OidcSettings
+from catalog.releases.gates import ReleasePolicy
 from pii import ScannerConfig
 
 
@@ -31,6 +32,7 @@ class Settings(BaseSettings):
     pii_mode: Literal["ner", "pattern"] | None = Field(default=None, description="overrides the configuration's mode")
     pii_batch_size: int = Field(default=500, ge=1)
     pii_interval_seconds: float = Field(default=2.0, gt=0)
+    release: ReleasePolicy = Field(default_factory=ReleasePolicy, description="LABELTRAIL_RELEASE_* variables")
     graphql_max_depth: int = Field(default=12, ge=1, description="deepest nesting of fields in a GraphQL operation")
     graphql_max_tokens: int = Field(default=2000, ge=1, description="largest GraphQL document, in lexer tokens")
     graphql_max_aliases: int = Field(default=15, ge=0, description="most aliased fields in a GraphQL operation")

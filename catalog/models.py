@@ -277,3 +277,58 @@ class AuditSealRow(Base):
     key_id: Mapped[str] = mapped_column(String(16))
     hmac_sha256: Mapped[str] = mapped_column(String(64))
     sealed_at: Mapped[datetime]
+
+
+class ReleaseRow(Base):
+    """An immutable, content-addressed version of a dataset: its manifest's Merkle root, profile and gates."""
+
+    __tablename__ = "releases"
+    __table_args__ = (UniqueConstraint("dataset_id", "tag"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    dataset_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("datasets.id"))
+    tag: Mapped[str] = mapped_column(String(100))
+    notes: Mapped[str] = mapped_column(Text, default="")
+    statuses: Mapped[list[str]] = mapped_column(JsonValue)
+    splits: Mapped[dict[str, Any]]
+    root: Mapped[str] = mapped_column(String(64))
+    records: Mapped[int] = mapped_column(Integer)
+    annotations: Mapped[int] = mapped_column(Integer)
+    profile: Mapped[dict[str, Any]]
+    contamination: Mapped[dict[str, Any]]
+    gates: Mapped[list[dict[str, Any]]] = mapped_column(JsonValue)
+    override: Mapped[dict[str, Any] | None]
+    created_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("principals.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ReleaseRecordRow(Base):
+    """One leaf of a release's manifest: a record, its hashes and its split, in leaf order."""
+
+    __tablename__ = "release_records"
+    __table_args__ = (UniqueConstraint("release_id", "record_id"),)
+
+    release_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("releases.id"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    record_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("records.id"), index=True)
+    record_sha256: Mapped[str] = mapped_column(String(64))
+    masked_sha256: Mapped[str | None] = mapped_column(String(64))
+    detector_version: Mapped[str | None] = mapped_column(String(200))
+    split: Mapped[str] = mapped_column(String(20))
+    leaf_sha256: Mapped[str] = mapped_column(String(64))
+
+
+class ReleaseRevisionRow(Base):
+    """An annotation revision a release holds: the current one of each released annotation."""
+
+    __tablename__ = "release_revisions"
+    __table_args__ = (
+        Index("ix_release_revisions_release_id_record_id", "release_id", "record_id"),
+        UniqueConstraint("release_id", "annotation_id"),
+    )
+
+    release_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("releases.id"), primary_key=True)
+    revision_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("annotation_revisions.id"), primary_key=True)
+    record_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("records.id"))
+    annotation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("annotations.id"))
+    revision_sha256: Mapped[str] = mapped_column(String(64))

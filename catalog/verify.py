@@ -1,7 +1,8 @@
 """Proof that provenance was not changed behind the application's back.
 
 Recomputes every record's content hash and every annotation's revision chain from the rows, in
-one streaming pass each, and the audit log's chain and seals (:mod:`catalog.audit_verify`), and
+one streaming pass each, every release's Merkle root (:mod:`catalog.releases.verify_releases`),
+and the audit log's chain and seals (:mod:`catalog.audit_verify`), and
 names the first link that does not hold: a value edited, a row deleted or inserted, rows
 reordered. (Cutting off an annotation's newest revisions, or recomputing its whole chain after
 an edit, leaves a chain that holds; the audit log, which names every revision's hash, and its
@@ -20,6 +21,7 @@ from catalog.dtos import AuditSealOut
 from catalog.hashing import canonical_json, content_hash, sha256_hex
 from catalog.models import AnnotationRow, DatasetRow, RecordRow, RevisionRow
 from catalog.provenance import Broken, revision_sha256
+from catalog.releases.verify_releases import verify_releases
 
 _STREAM = 2000
 
@@ -29,10 +31,14 @@ class Summary:
     records: int
     annotations: int
     revisions: int
+    releases: int
     audit: AuditIntact
 
     def __str__(self) -> str:
-        return f"intact: {self.records} records, {self.annotations} annotations, {self.revisions} revisions, {self.audit}"
+        return (
+            f"intact: {self.records} records, {self.annotations} annotations, {self.revisions} revisions, "
+            f"{self.releases} releases, {self.audit}"
+        )
 
 
 def verify(
@@ -48,7 +54,10 @@ def verify(
     if isinstance(chains, Broken):
         return chains
     annotations, revisions = chains
-    return Summary(records=records, annotations=annotations, revisions=revisions, audit=audit)
+    releases = verify_releases(session)
+    if isinstance(releases, Broken):
+        return releases
+    return Summary(records=records, annotations=annotations, revisions=revisions, releases=releases, audit=audit)
 
 
 def _verify_records(session: Session) -> int | Broken:

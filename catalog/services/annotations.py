@@ -447,7 +447,7 @@ def _spans_at_masked_offsets(
         dto.value = spans_to_masked(maskings[row.record_id], dto.value)
 
 
-def _served(revision: RevisionRow, *, raw: bool) -> tuple[str, Any, str | None]:
+def served_text(revision: RevisionRow, *, raw: bool) -> tuple[str, Any, str | None]:
     """What a reader gets of a revision's free text: raw with read_raw, else the masked form, or
     nothing while the revision waits for masking."""
     if raw:
@@ -460,7 +460,7 @@ def _served(revision: RevisionRow, *, raw: bool) -> tuple[str, Any, str | None]:
 def _annotation_dto(
     row: AnnotationRow, current: RevisionRow, names: dict[uuid.UUID, str], *, raw: bool
 ) -> AnnotationOut:
-    text, value, _reason = _served(current, raw=raw)
+    text, value, _reason = served_text(current, raw=raw)
     return AnnotationOut(
         id=row.id,
         record_id=row.record_id,
@@ -478,7 +478,7 @@ def _annotation_dto(
 
 
 def _revision_dto(row: RevisionRow, names: dict[uuid.UUID, str], *, raw: bool) -> RevisionOut:
-    text, value, reason = _served(row, raw=raw)
+    text, value, reason = served_text(row, raw=raw)
     return RevisionOut(
         revision=row.revision,
         kind=row.kind,

@@ -1,0 +1,1 @@
+"""Releases: manifests, splits, profiles, shift, contamination, gates, export."""

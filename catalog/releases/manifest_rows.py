@@ -1,0 +1,79 @@
+"""Reading a dataset into a manifest: its active records and their releasable label revisions."""
+
+import uuid
+from collections import defaultdict
+from collections.abc import Collection
+from dataclasses import dataclass
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import Session
+
+from catalog.dtos import SplitRatios
+from catalog.models import AnnotationRow, RecordRow, RevisionRow
+from catalog.releases.manifest import LabelEntry, Leaf, masked_sha256
+from catalog.releases.splits import assign_split
+from catalog.services.masking import MASKED
+
+_STREAM = 2000
+
+
+@dataclass(frozen=True)
+class ReleasedLabel:
+    entry: LabelEntry
+    record_id: uuid.UUID
+    masked: bool
+    guideline_version: int | None
+
+
+def releasable_labels(
+    session: Session, dataset_id: uuid.UUID, statuses: Collection[str]
+) -> dict[uuid.UUID, list[ReleasedLabel]]:
+    """The current revision of each annotation of the dataset whose status is released, by record."""
+    latest = (
+        select(RevisionRow.annotation_id, func.max(RevisionRow.revision).label("revision"))
+        .join(AnnotationRow, AnnotationRow.id == RevisionRow.annotation_id)
+        .where(AnnotationRow.dataset_id == dataset_id)
+        .group_by(RevisionRow.annotation_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(
+            AnnotationRow.record_id, RevisionRow.annotation_id, RevisionRow.id, RevisionRow.sha256,
+            RevisionRow.mask_status, RevisionRow.guideline_version,
+        )  # fmt: skip
+        .join(latest, and_(RevisionRow.annotation_id == latest.c.annotation_id, RevisionRow.revision == latest.c.revision))
+        .join(AnnotationRow, AnnotationRow.id == RevisionRow.annotation_id)
+        .where(RevisionRow.status.in_(list(statuses)))
+        .execution_options(yield_per=_STREAM)
+    )
+    by_record: dict[uuid.UUID, list[ReleasedLabel]] = defaultdict(list)
+    for record_id, annotation_id, revision_id, sha256, mask_status, guideline in rows:
+        entry = LabelEntry(annotation_id=annotation_id, revision_id=revision_id, sha256=sha256)
+        by_record[record_id].append(ReleasedLabel(entry, record_id, mask_status == MASKED, guideline))
+    return by_record
+
+
+def leaves(
+    session: Session, dataset_id: uuid.UUID, labels: dict[uuid.UUID, list[ReleasedLabel]], ratios: SplitRatios
+) -> list[Leaf]:
+    """One leaf per active record, in leaf order (ascending record id text)."""
+    rows = session.execute(
+        select(
+            RecordRow.id, RecordRow.content_sha256, RecordRow.prompt_sha256, RecordRow.masked_content,
+            RecordRow.masked_meta, RecordRow.detector_version, RecordRow.meta["split"].as_string(),
+        )  # fmt: skip
+        .where(RecordRow.dataset_id == dataset_id, RecordRow.retired_at.is_(None))
+        .execution_options(yield_per=_STREAM)
+    )
+    found = [
+        Leaf(
+            record_id=record_id,
+            record_sha256=content_sha256,
+            masked_sha256=masked_sha256(masked_content, masked_meta),
+            detector_version=detector,
+            split=assign_split(split, prompt_sha256, ratios),
+            annotations=tuple(label.entry for label in labels.get(record_id, ())),
+        )
+        for record_id, content_sha256, prompt_sha256, masked_content, masked_meta, detector, split in rows
+    ]
+    return sorted(found, key=lambda leaf: str(leaf.record_id))
