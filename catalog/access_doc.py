@@ -7,7 +7,7 @@ from catalog.authz import DATASET_ONLY_ROLES, GLOBAL_ACTIONS, POLICY, Action, Re
 
 MEANING: dict[Action, str] = {
     Action.DATASET_READ: "see a dataset, its guidelines, records (masked without `text:read_raw`), "
-    "annotations and their history",
+    "annotations and their history, releases (their manifests, profiles, diffs and exports)",
     Action.DATASET_CREATE: "create a dataset",
     Action.GUIDELINE_CREATE: "add a guideline version",
     Action.RECORD_CREATE: "add records",
@@ -20,6 +20,8 @@ MEANING: dict[Action, str] = {
     Action.AUDIT_READ: "read and export the audit log and its seals",
     Action.PRINCIPAL_MANAGE: "create principals, grant and revoke roles, issue, expire, rotate and revoke API keys",
     Action.SUBJECT_ERASE: "erase a data subject's raw text in every dataset (GDPR); provenance stays",
+    Action.RELEASE_CREATE: "cut a release of a dataset (it must pass the release gates)",
+    Action.RELEASE_OVERRIDE: "cut a release despite failing gates, with a reason that is audited",
 }
 _CELL = {Reach.ANY: "yes", Reach.OWN: "own"}
 

@@ -1,15 +1,16 @@
 """Reading a release back out, a chunk of records at a time: its manifest, and its rows for training.
 
-Both walk ``release_records`` by position in chunks, so memory stays flat whatever the size of
-the release. Text is served as :mod:`catalog.services.records` serves it: raw only when the
+Both walk ``release_records`` in record id order (which is leaf order) a page at a time, so
+memory stays flat whatever the size of the release; the pages are what GraphQL serves. Text is served as :mod:`catalog.services.records` serves it: raw only when the
 caller may read raw (decided, and audited, by the service before streaming starts).
 """
 
 import uuid
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from catalog.dtos import ExportLabel, ExportRow, Source
@@ -19,42 +20,54 @@ from catalog.services.annotations import served_text
 from catalog.services.masking import MASKED
 
 CHUNK = 1000
+T = TypeVar("T")
 
 
 def manifest_leaves(session: Session, release_id: uuid.UUID) -> Iterator[Leaf]:
     """The release's leaves in leaf order, with the hashes recorded when it was cut."""
-    for chunk in _chunks(session, release_id, ReleaseRecordRow):
-        labels = _labels(session, release_id, [row.record_id for row in chunk])
-        for row in chunk:
-            entries = tuple(LabelEntry(r.annotation_id, r.revision_id, r.revision_sha256) for r in labels[row.record_id])
-            yield Leaf(
-                record_id=row.record_id, record_sha256=row.record_sha256, masked_sha256=row.masked_sha256,
-                detector_version=row.detector_version, split=row.split, annotations=entries,
-            )  # fmt: skip
+    return _all(lambda after: manifest_page(session, release_id, limit=CHUNK, after=after), lambda leaf: leaf.record_id)
 
 
 def export_rows(session: Session, release_id: uuid.UUID, *, raw: bool) -> Iterator[ExportRow]:
-    for chunk in _chunks(session, release_id, ReleaseRecordRow, RecordRow):
-        record_ids = [manifest.record_id for manifest, _ in chunk]
-        labels = _export_labels(session, release_id, record_ids, raw=raw)
-        for manifest, record in chunk:
-            yield _row(manifest, record, labels[record.id], raw=raw)
+    return _all(lambda after: export_page(session, release_id, raw=raw, limit=CHUNK, after=after), lambda row: row.record_id)
 
 
-def _chunks(session: Session, release_id: uuid.UUID, *entities) -> Iterator[list]:
-    """Rows of the release by position, ``CHUNK`` at a time (keyset, so each chunk is one index range)."""
-    stmt = select(*entities).where(ReleaseRecordRow.release_id == release_id)
-    if RecordRow in entities:
-        stmt = stmt.join(RecordRow, RecordRow.id == ReleaseRecordRow.record_id)
-    after = -1
-    while True:
-        page = stmt.where(ReleaseRecordRow.position > after).order_by(ReleaseRecordRow.position).limit(CHUNK)
-        rows = session.execute(page).all() if len(entities) > 1 else session.scalars(page).all()
-        if not rows:
-            return
-        yield rows
-        last = rows[-1][0] if len(entities) > 1 else rows[-1]
-        after = last.position
+def manifest_page(session: Session, release_id: uuid.UUID, *, limit: int, after: uuid.UUID | None) -> list[Leaf]:
+    """Up to ``limit`` leaves after record ``after``: leaf order is record id order."""
+    chunk = session.scalars(_page(select(ReleaseRecordRow), release_id, limit, after)).all()
+    labels = _labels(session, release_id, [row.record_id for row in chunk])
+    return [
+        Leaf(
+            record_id=row.record_id, record_sha256=row.record_sha256, masked_sha256=row.masked_sha256,
+            detector_version=row.detector_version, split=row.split,
+            annotations=tuple(LabelEntry(r.annotation_id, r.revision_id, r.revision_sha256) for r in labels[row.record_id]),
+        )  # fmt: skip
+        for row in chunk
+    ]
+
+
+def export_page(
+    session: Session, release_id: uuid.UUID, *, raw: bool, limit: int, after: uuid.UUID | None
+) -> list[ExportRow]:
+    stmt = select(ReleaseRecordRow, RecordRow).join(RecordRow, RecordRow.id == ReleaseRecordRow.record_id)
+    chunk = session.execute(_page(stmt, release_id, limit, after)).all()
+    labels = _export_labels(session, release_id, [record.id for _, record in chunk], raw=raw)
+    return [_row(manifest, record, labels[record.id], raw=raw) for manifest, record in chunk]
+
+
+def _page(stmt: Select, release_id: uuid.UUID, limit: int, after: uuid.UUID | None) -> Select:
+    """Keyset over the (release_id, record_id) index, so every page is one index range."""
+    stmt = stmt.where(ReleaseRecordRow.release_id == release_id)
+    if after is not None:
+        stmt = stmt.where(ReleaseRecordRow.record_id > after)
+    return stmt.order_by(ReleaseRecordRow.record_id).limit(limit)
+
+
+def _all(page: Callable[[uuid.UUID | None], list[T]], key: Callable[[T], uuid.UUID]) -> Iterator[T]:
+    after = None
+    while items := page(after):
+        yield from items
+        after = key(items[-1])
 
 
 def _labels(session: Session, release_id: uuid.UUID, record_ids: list[uuid.UUID]) -> dict:

@@ -19,6 +19,7 @@ from catalog.authz import Action, Principal, may_read_raw, require
 from catalog.dtos import (
     ContaminationOut,
     ExportRow,
+    Page,
     GateResult,
     Profile,
     ReleaseCreate,
@@ -29,10 +30,10 @@ from catalog.dtos import (
 from catalog.errors import Conflict, NotFound
 from catalog.label_schema import LabelSchema
 from catalog.models import RecordRow, ReleaseRecordRow, ReleaseRevisionRow, ReleaseRow, new_id, utcnow
-from catalog.releases import contamination, shift
+from catalog.pagination import decode_cursor, encode_cursor
+from catalog.releases import contamination, export, shift
 from catalog.releases.diff import changes
 from catalog.releases.gates import ReleaseFacts, ReleasePolicy, evaluate
-from catalog.releases.export import export_rows, manifest_leaves
 from catalog.releases.manifest import Leaf, merkle_root
 from catalog.releases.manifest_rows import ReleasedLabel, leaves, releasable_labels
 from catalog.releases.profile import build_profile
@@ -133,12 +134,38 @@ def open_export(session: Session, *, principal: Principal, dataset_id: uuid.UUID
 
 def manifest_documents(session: Session, stream: ReleaseStream) -> Iterator[dict[str, Any]]:
     """The manifest's leaves as the JSON documents their hashes cover, in leaf order."""
-    for leaf in manifest_leaves(session, stream.release_id):
+    for leaf in export.manifest_leaves(session, stream.release_id):
         yield leaf.document()
 
 
 def export_documents(session: Session, stream: ReleaseStream) -> Iterator[ExportRow]:
-    return export_rows(session, stream.release_id, raw=stream.raw)
+    return export.export_rows(session, stream.release_id, raw=stream.raw)
+
+
+def manifest_page(
+    session: Session, *, principal: Principal, dataset_id: uuid.UUID, tag: str, limit: int, cursor: str | None = None
+) -> Page[dict[str, Any]]:
+    """A page of the manifest's leaf documents, in leaf order."""
+    stream = open_manifest(session, principal=principal, dataset_id=dataset_id, tag=tag)
+    found = export.manifest_page(session, stream.release_id, limit=limit + 1, after=_after(cursor))
+    return Page(items=[leaf.document() for leaf in found[:limit]], next_cursor=_next(found, limit))
+
+
+def export_page(
+    session: Session, *, principal: Principal, dataset_id: uuid.UUID, tag: str, limit: int, cursor: str | None = None
+) -> Page[ExportRow]:
+    """A page of the release's training rows; a raw page is audited as :func:`open_export` audits."""
+    stream = open_export(session, principal=principal, dataset_id=dataset_id, tag=tag)
+    rows = export.export_page(session, stream.release_id, raw=stream.raw, limit=limit + 1, after=_after(cursor))
+    return Page(items=rows[:limit], next_cursor=_next(rows, limit))
+
+
+def _after(cursor: str | None) -> uuid.UUID | None:
+    return decode_cursor(cursor) if cursor else None
+
+
+def _next(items: list, limit: int) -> str | None:
+    return encode_cursor(items[limit - 1].record_id) if len(items) > limit else None
 
 
 def visible_release(session: Session, principal: Principal, dataset_id: uuid.UUID, tag: str) -> ReleaseRow:

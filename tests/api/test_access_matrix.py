@@ -80,6 +80,13 @@ OPS: dict[tuple[str, str], Op] = {
     ("GET", "/api/v1/audit/export"): Op(Action.AUDIT_READ, on_dataset=False),
     ("GET", "/api/v1/audit/seals"): Op(Action.AUDIT_READ, on_dataset=False),
     ("DELETE", "/api/v1/subjects/{subject_id}"): Op(Action.SUBJECT_ERASE, on_dataset=False, params={"reason": "DSR-1"}),
+    ("POST", "/api/v1/datasets/{dataset_id}/releases"): Op(Action.RELEASE_CREATE, body={"tag": "r2"}),
+    ("GET", "/api/v1/datasets/{dataset_id}/releases"): Op(Action.DATASET_READ),
+    ("GET", "/api/v1/datasets/{dataset_id}/releases/{tag}"): Op(Action.DATASET_READ),
+    ("GET", "/api/v1/datasets/{dataset_id}/releases/{tag}/profile"): Op(Action.DATASET_READ),
+    ("GET", "/api/v1/datasets/{dataset_id}/releases/{tag}/manifest"): Op(Action.DATASET_READ),
+    ("GET", "/api/v1/datasets/{dataset_id}/releases/{tag}/export"): Op(Action.DATASET_READ),
+    ("GET", "/api/v1/datasets/{dataset_id}/releases/{base}/diff/{target}"): Op(Action.DATASET_READ),
 }
 
 
@@ -100,14 +107,16 @@ class World:
 
 @pytest.fixture
 def world(actors) -> World:
-    """Datasets A and B, each with a record and an annotation by the steward; a principal to administer."""
+    """Datasets A and B, each with a record, an annotation by the steward and release r1; a principal to administer."""
     steward = actors(Role.DATA_STEWARD, "the-steward")
     ids = {}
     for name in ("A", "B"):
         dataset = steward.dataset(name, TEXT_SCHEMA)
         [record_id] = steward.records(dataset["id"], chat_record(f"{CANARY} in {name}"))
         annotation = steward.annotate(record_id, "response", f"hi {name}")
-        ids[name] = {"dataset_id": dataset["id"], "record_id": record_id, "annotation_id": annotation["id"]}
+        steward.ok(steward.post(f"/api/v1/datasets/{dataset['id']}/releases", {"tag": "r1"}), 201)
+        ids[name] = {"dataset_id": dataset["id"], "record_id": record_id, "annotation_id": annotation["id"],
+                     "tag": "r1", "base": "r1", "target": "r1"}  # fmt: skip
     admin = actors(Role.ADMIN, "the-admin")
     target = admin.ok(admin.post("/api/v1/principals", {"name": "target", "roles": [{"role": "ml_engineer"}]}), 201)
     shared = {

@@ -133,3 +133,98 @@ def test_a_dataset_with_nothing_active_cannot_be_released(steward):
     dataset = steward.dataset("empty", TEXT_SCHEMA)
     refused = steward.post(f"/api/v1/datasets/{dataset['id']}/releases", {"tag": "v1"})
     assert refused.status_code == 409 and "no active records" in refused.text
+
+
+def export_lines(caller, world, tag="v1") -> list[dict]:
+    response = caller.get(f"{releases_url(world)}/{tag}/export")
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("application/x-ndjson")
+    return [json.loads(line) for line in response.text.splitlines()]
+
+
+def test_the_export_streams_masked_text_to_roles_without_raw_access_and_audits_raw_exports(actors, steward):
+    dataset = steward.dataset("pii-rel", TEXT_SCHEMA)
+    [record_id] = steward.records(dataset["id"], chat_record("Mail jane.doe@example.com please"))
+    steward.annotate(record_id, "response", "Done, jane.doe@example.com.", guideline_version=None)
+    steward.mask()
+    world = {"dataset": dataset}
+    steward.ok(cut(steward, world), 201)
+    engineer = actors(Role.ML_ENGINEER, "mle")
+    [masked] = export_lines(engineer, world)
+    assert masked["text"] == "masked" and "jane.doe" not in json.dumps(masked)
+    assert masked["messages"][0]["content"] == "Mail <EMAIL_ADDRESS> please"
+    [label] = masked["labels"]
+    assert (label["annotator"], label["source"]["kind"], label["revision"], label["text"]) == ("stew", "human", 1, "masked")
+    [raw] = export_lines(steward, world)
+    assert raw["text"] == "raw" and raw["messages"][0]["content"] == "Mail jane.doe@example.com please"
+    assert raw["labels"][0]["value"] == "Done, jane.doe@example.com."
+    auditor = actors(Role.COMPLIANCE_OFFICER, "auditor")
+    reads = auditor.ok(auditor.get("/api/v1/audit", params={"action": "text:read_raw"}))["items"]
+    assert [(e["actor_name"], e["details"].get("export")) for e in reads][-1] == ("stew", "v1")
+    assert all(e["actor_name"] != "mle" for e in reads)
+
+
+def test_the_export_has_every_released_record_once_in_leaf_order(steward, world):
+    steward.ok(cut(steward, world), 201)
+    rows = export_lines(steward, world)
+    assert [row["record_id"] for row in rows] == sorted(world["ids"])
+    assert [len(row["labels"]) for row in rows] == [1 if r == world["ids"][0] else 0 for r in sorted(world["ids"])]
+
+
+def test_the_diff_names_added_removed_and_relabelled_records(steward, world):
+    steward.ok(cut(steward, world), 201)
+    annotator, ids = world["annotator"], world["ids"]
+    steward.ok(steward.post(f"/api/v1/records/{ids[2]}/retire", {"reason": "off-topic"}))
+    annotator.ok(annotator.patch(f"/api/v1/annotations/{world['submitted']['id']}", {"base_revision": 1, "value": "four", "reason": "words"}))
+    [added] = steward.records(world["dataset"]["id"], chat_record("A new prompt."))
+    steward.ok(cut(steward, world, "v2"), 201)
+    diff = steward.ok(steward.get(f"{releases_url(world)}/v1/diff/v2"))
+    counts = {key: diff[key] for key in diff if key.startswith(("records_", "annotations_"))}
+    assert counts == {"records_added": 1, "records_removed": 1, "records_changed": 1,
+                      "annotations_added": 0, "annotations_removed": 0, "annotations_changed": 1}  # fmt: skip
+    assert diff["examples"] == {"added": [added], "removed": [ids[2]], "changed": [ids[0]]}
+    tests = {feature["feature"]: feature["test"] for feature in diff["shift"]["features"]}
+    # Small releases: statistical tests, chosen by the number of distinct values as Evidently does.
+    assert (tests["prompt_length"], tests["domain"]) == ("chisquare", "z")
+    assert steward.get(f"{releases_url(world)}/v1/diff/v9").status_code == 404
+
+
+def test_the_profile_counts_labels_sources_and_lengths(actors, steward):
+    dataset = steward.dataset("profiled", FULL_SCHEMA)
+    ids = steward.records(dataset["id"], chat_record("Hi there", metadata={"language": "en"}), chat_record("Add 2 and 2"))
+    for record_id, safety in zip(ids, ("safe", "unsafe"), strict=True):
+        steward.annotate(record_id, "safety", safety)
+        steward.annotate(record_id, "quality", {"helpful": 4, "honest": 2}, source={"kind": "model", "model": "m1"})
+    steward.annotate(ids[0], "topics", ["math", "chat"])
+    steward.annotate(ids[0], "response", "Hello!")
+    steward.mask()
+    steward.ok(cut(steward, {"dataset": dataset}), 201)
+    profile = steward.ok(steward.get(f"/api/v1/datasets/{dataset['id']}/releases/v1/profile"))
+    categorical = profile["categorical"]
+    assert (profile["records"], profile["annotations"]) == (2, 6)
+    assert categorical["label:safety"] == {"safe": 1, "unsafe": 1}
+    assert categorical["label:topics"] == {"chat": 1, "math": 1}
+    assert categorical["label:quality.helpful"] == {"4": 2} and categorical["label:quality.honest"] == {"2": 2}
+    assert categorical["source"] == {"human": 4, "model": 2} and categorical["annotator"] == {"stew": 6}
+    assert categorical["language"] == {"(none)": 1, "en": 1} and categorical["guideline_version"] == {"(none)": 6}
+    assert profile["numeric"]["prompt_length"] == [[8.0, 1], [11.0, 1]]
+    assert profile["numeric"]["response_length"] == [[6.0, 1]] and profile["numeric"]["turns"] == [[1.0, 2]]
+
+
+def test_contamination_is_measured_and_its_gate_refuses_a_leaky_release(steward, settings, client, actors):
+    dataset = steward.dataset("leaky", TEXT_SCHEMA)
+    prompt = "Explain how photosynthesis turns light into chemical energy in plant cells"
+    steward.records(
+        dataset["id"],
+        chat_record(prompt, metadata={"split": "train"}),
+        chat_record(prompt.upper() + "!", metadata={"split": "test"}),
+        chat_record("Write a haiku about the sea", metadata={"split": "test"}),
+    )
+    world = {"dataset": dataset}
+    release = steward.ok(cut(steward, world), 201)
+    found = release["contamination"]
+    assert (found["test_records"], found["exact_train_test"], found["near_train_test"], found["share"]) == (2, 1, 0, 0.5)
+    assert found["examples"][0]["kind"] == "exact"
+    settings.release.max_contamination = 0.1
+    refused = cut(steward, world, "v2")
+    assert refused.status_code == 409 and "contamination: 0.5000 of test records overlap train" in refused.text
