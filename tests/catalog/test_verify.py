@@ -90,3 +90,34 @@ def test_a_record_whose_text_was_edited_is_named(verify, sessions, engine, chain
     result = verify()
     assert result.exit_code == 1
     assert f"record {chain['record']}: its content does not match" in result.stderr
+
+
+@pytest.fixture
+def released(actors, chain):
+    steward = actors(Role.DATA_STEWARD)
+    dataset_id = steward.ok(steward.get(f"/api/v1/records/{chain['record']}"))["dataset_id"]
+    steward.ok(steward.post(f"/api/v1/datasets/{dataset_id}/releases", {"tag": "v1"}), 201)
+    return chain
+
+
+def test_an_untouched_release_verifies(verify, released):
+    result = verify()
+    assert result.exit_code == 0, result.output
+    assert ", 1 releases, " in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        ("UPDATE release_records SET split = 'test'", "leaf 0 does not hash to its recorded leaf_sha256"),
+        ("DELETE FROM release_revisions", "leaf 0 does not hash to its recorded leaf_sha256"),
+        (f"UPDATE releases SET root = '{'ab' * 32}'", "the manifest does not hash to the release's root"),
+        ("UPDATE release_records SET position = 7", "should hold 1 leaves at positions 0..0"),
+    ],
+    ids=["split-moved", "label-dropped", "root-replaced", "leaf-moved"],
+)
+def test_a_release_changed_behind_the_applications_back_is_named(verify, sessions, released, sql, expected):
+    tamper(sessions, sql)
+    result = verify()
+    assert result.exit_code == 1
+    assert "release v1 of dataset" in result.stderr and expected in result.stderr
