@@ -53,7 +53,7 @@ def release(
 
 def diff(
     dataset: str, base: str, target: str,
-    drift_share: Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of drifted features meaning dataset drift.")] = 0.5,
+    drift_share: Annotated[float, typer.Option(help="Share of drifted features meaning dataset drift, in (0, 1].")] = 0.5,
     actor: ActorOption = principals.SYSTEM_NAME,
 ) -> None:  # fmt: skip
     """What changed from release BASE to TARGET of DATASET: records, labels and distribution shift (JSON)."""

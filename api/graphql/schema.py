@@ -19,6 +19,7 @@ from api.graphql.errors import ErrorCodes
 from api.graphql.limits import limits
 from api.graphql.mutations import Mutation
 from api.graphql.queries import Query
+from api.graphql.releases import ReleaseMutation, ReleaseQuery
 from api.graphql.scalars import SCALARS
 from catalog.config import Settings
 
@@ -30,8 +31,8 @@ class Schema(strawberry.Schema):
 
 def make_schema(settings: Settings) -> Schema:
     return Schema(
-        query=merge_types("Query", (Query, AccessQuery)),
-        mutation=merge_types("Mutation", (Mutation, AccessMutation)),
+        query=merge_types("Query", (Query, ReleaseQuery, AccessQuery)),
+        mutation=merge_types("Mutation", (Mutation, ReleaseMutation, AccessMutation)),
         extensions=[*limits(settings), ErrorCodes],
         scalar_overrides=SCALARS,
     )

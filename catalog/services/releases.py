@@ -27,7 +27,7 @@ from catalog.dtos import (
     ReleaseOut,
     SplitRatios,
 )
-from catalog.errors import Conflict, NotFound
+from catalog.errors import Conflict, InvalidInput, NotFound
 from catalog.label_schema import LabelSchema
 from catalog.models import RecordRow, ReleaseRecordRow, ReleaseRevisionRow, ReleaseRow, new_id, utcnow
 from catalog.pagination import decode_cursor, encode_cursor
@@ -100,6 +100,8 @@ def diff_releases(
     session: Session, *, principal: Principal, dataset_id: uuid.UUID, base: str, target: str, drift_share: float = 0.5
 ) -> ReleaseDiff:
     """Records and labels added, removed and changed from ``base`` to ``target``, and the shift between them."""
+    if not 0 < drift_share <= 1:
+        raise InvalidInput("drift_share must be greater than 0 and at most 1", {"drift_share": drift_share})
     old = visible_release(session, principal, dataset_id, base)
     new = visible_release(session, principal, dataset_id, target)
     found = changes(session, old.id, new.id)

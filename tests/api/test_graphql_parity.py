@@ -27,12 +27,16 @@ MISSING = "01a201c3-1130-71c9-83b9-f34b2d41811d"
 REST_ONLY = {
     ("POST", "/api/v1/datasets/{dataset_id}/imports"),  # a raw body; importRecords: test_graphql_import.py
     ("GET", "/api/v1/audit/export"),  # JSON Lines, streamed
+    # JSON Lines, streamed; releaseManifest and releaseRows page them: test_graphql_releases.py
+    ("GET", "/api/v1/datasets/{dataset_id}/releases/{tag}/manifest"),
+    ("GET", "/api/v1/datasets/{dataset_id}/releases/{tag}/export"),
 }
 POLICY_ACTIONS = frozenset(action.value for action in Action)
 # Values a write makes anew each time: the two attempts cannot share them.
 VOLATILE = frozenset({"id", "apiKey", "keyId", "sha256", "previousSha256"})
 VARIABLE_TYPES = {"dataset_id": "UUID!", "record_id": "UUID!", "annotation_id": "UUID!", "principal_id": "UUID!",
-                  "binding_id": "UUID!", "key_id": "String!"}
+                  "binding_id": "UUID!", "key_id": "String!", "tag": "String!", "base": "String!",
+                  "target": "String!"}
 
 
 @dataclass(frozen=True)
@@ -90,6 +94,20 @@ OPS: dict[tuple[str, str], Op] = {
         f"annotation(id: $annotation_id) {{ id history {{ {selection(dtos.RevisionOut)} }} }}",
         lambda d: {"annotationId": d["annotation"]["id"], "revisions": d["annotation"]["history"]},
     ),
+    ("GET", "/api/v1/datasets/{dataset_id}/releases"): read(
+        f"releases(datasetId: $dataset_id) {{ {selection(dtos.ReleaseOut)} }}"
+    ),
+    ("GET", "/api/v1/datasets/{dataset_id}/releases/{tag}"): read(
+        f"release(datasetId: $dataset_id, tag: $tag) {{ {selection(dtos.ReleaseOut)} }}"
+    ),
+    ("GET", "/api/v1/datasets/{dataset_id}/releases/{tag}/profile"): read(
+        f"releaseProfile(datasetId: $dataset_id, tag: $tag) {{ {selection(dtos.Profile)} }}"
+    ),
+    ("GET", "/api/v1/datasets/{dataset_id}/releases/{base}/diff/{target}"): read(
+        f"releaseDiff(datasetId: $dataset_id, base: $base, target: $target, driftShare: 0.25) "
+        f"{{ {selection(dtos.ReleaseDiff)} }}",
+        params={"drift_share": 0.25},
+    ),
     ("GET", "/api/v1/principals"): read(f"principals {{ {selection(dtos.PrincipalOut)} }}", on_dataset=False),
     ("GET", "/api/v1/principals/{principal_id}"): read(
         f"principal(id: $principal_id) {{ {selection(dtos.PrincipalOut)} }}", on_dataset=False
@@ -130,6 +148,11 @@ OPS: dict[tuple[str, str], Op] = {
     ("POST", "/api/v1/annotations/{annotation_id}/reviews"): write(
         f"review(annotationId: $annotation_id, input: $input) {{ {selection(dtos.AnnotationOut)} }}",
         input_type="ReviewInput!", body={"base_revision": 2, "decision": "accept"},
+    ),
+    ("POST", "/api/v1/datasets/{dataset_id}/releases"): write(
+        f"cutRelease(datasetId: $dataset_id, input: $input) {{ {selection(dtos.ReleaseOut)} }}",
+        input_type="CutReleaseInput!",
+        body={"tag": "r3", "notes": "again", "splits": {"train": 0.5, "validation": 0.25, "test": 0.25}},
     ),
     ("POST", "/api/v1/principals"): write(
         f"createPrincipal(input: $input) {{ {selection(dtos.PrincipalCreated)} }}", input_type="CreatePrincipalInput!",
@@ -177,7 +200,8 @@ def test_every_rest_route_has_a_graphql_counterpart_or_is_named_rest_only():
 @pytest.fixture
 def world(actors) -> dict[str, dict[str, str]]:
     """Datasets A and B by the steward, each with a guideline, a record holding personal data and an
-    edited annotation; a principal to administer. Path parameters per target: A, B and missing."""
+    edited annotation, released as r1, then with a second record as r2; a principal to administer.
+    Path parameters per target: A, B and missing."""
     steward = actors(Role.DATA_STEWARD, "the-steward")
     ids = {}
     for name in ("A", "B"):
@@ -188,7 +212,11 @@ def world(actors) -> dict[str, dict[str, str]]:
         annotation = steward.annotate(record_id, "response", f"hi {name}")
         edit = {"base_revision": 1, "value": f"hello {name}", "reason": "friendlier"}
         steward.ok(steward.patch(f"/api/v1/annotations/{annotation['id']}", edit))
-        ids[name] = {"dataset_id": dataset["id"], "record_id": record_id, "annotation_id": annotation["id"]}
+        steward.ok(steward.post(f"/api/v1/datasets/{dataset['id']}/releases", {"tag": "r1"}), 201)
+        steward.records(dataset["id"], chat_record(f"Second {name}?"))
+        steward.ok(steward.post(f"/api/v1/datasets/{dataset['id']}/releases", {"tag": "r2"}), 201)
+        ids[name] = {"dataset_id": dataset["id"], "record_id": record_id, "annotation_id": annotation["id"],
+                     "tag": "r1", "base": "r1", "target": "r2"}
     admin = actors(Role.ADMIN, "the-admin")
     target = admin.ok(admin.post("/api/v1/principals", {"name": "target", "roles": [{"role": "ml_engineer"}]}), 201)
     shared = {"principal_id": target["principal"]["id"], "binding_id": target["principal"]["roles"][0]["id"],

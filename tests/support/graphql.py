@@ -13,8 +13,11 @@ from strawberry.utils.str_converters import to_camel_case
 
 from catalog.label_schema import LabelSchema
 
-# Free-form JSON in both APIs: their contents are data, not field names.
-JSON_FIELDS = frozenset({"label_schema", "value", "metadata", "details"})
+# Free-form JSON in both APIs: their contents are data, not field names. (A release diff's
+# ``examples`` is JSON too, but its keys are single words; a contamination's are DTOs.)
+JSON_FIELDS = frozenset(
+    {"label_schema", "value", "metadata", "details", "split_counts", "override", "categorical", "numeric"}
+)
 _JSON_MODELS = (LabelSchema,)
 
 
