@@ -251,11 +251,19 @@ class SubjectErase(_In):
     reason: Annotated[str, Field(min_length=1, max_length=500, description="why: kept in the audit log")]
 
 
+class ReleaseRef(BaseModel):
+    dataset_id: uuid.UUID
+    tag: str
+
+
 class ErasureOut(BaseModel):
     subject_id: str
     erased: list[uuid.UUID] = Field(description="records whose raw text this request erased")
     already_erased: list[uuid.UUID] = Field(description="records of the subject erased by an earlier request")
     datasets: list[uuid.UUID] = Field(description="datasets holding the subject's records")
+    releases: list[ReleaseRef] = Field(
+        description="releases holding the subject's records: they still verify, and export the masked text from now on"
+    )
 
 
 # --- annotations --------------------------------------------------------------------------

@@ -64,6 +64,11 @@ class AuditSeal:
     pass
 
 
+@from_dto.type(model=dtos.ReleaseRef, all_fields=True, name="ReleaseRef")
+class ReleaseRef:
+    pass
+
+
 @from_dto.type(model=dtos.ErasureOut, all_fields=True, name="Erasure")
 class Erasure:
     pass

@@ -16,10 +16,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from catalog import audit
 from catalog.authz import Action, Principal, require
 from catalog.db import checkpoint
-from catalog.dtos import ErasureOut
+from catalog.dtos import ErasureOut, ReleaseRef
 from catalog.logging import get_logger
 from catalog.hashing import digest_strings
-from catalog.models import DatasetRow, RecordRow, utcnow
+from catalog.models import DatasetRow, RecordRow, ReleaseRecordRow, ReleaseRow, utcnow
 from catalog.services.masking import MASKED
 
 ERASED = "<ERASED>"
@@ -45,11 +45,25 @@ def erase_subject(session: Session, *, principal: Principal, subject_id: str, re
             already.append(row.id)
     session.flush()
     datasets = sorted({row.dataset_id for row, _ in found})
+    reached = releases_holding(session, [row.id for row, _ in found])
     audit.append(
         session, actor=principal, action=Action.SUBJECT_ERASE, resource=f"subject:{subject_id}",
-        details={"reason": reason, "records": [str(i) for i in erased], "datasets": [str(d) for d in datasets]},
+        details={
+            "reason": reason, "records": [str(i) for i in erased], "datasets": [str(d) for d in datasets],
+            "releases": [f"{ref.dataset_id}:{ref.tag}" for ref in reached],
+        },
+    )  # fmt: skip
+    return ErasureOut(subject_id=subject_id, erased=erased, already_erased=already, datasets=datasets, releases=reached)
+
+
+def releases_holding(session: Session, record_ids: list[uuid.UUID]) -> list[ReleaseRef]:
+    """The releases whose manifests name any of the records."""
+    rows = session.execute(
+        select(ReleaseRow.dataset_id, ReleaseRow.tag)
+        .where(ReleaseRow.id.in_(select(ReleaseRecordRow.release_id).where(ReleaseRecordRow.record_id.in_(record_ids))))
+        .order_by(ReleaseRow.dataset_id, ReleaseRow.id)
     )
-    return ErasureOut(subject_id=subject_id, erased=erased, already_erased=already, datasets=datasets)
+    return [ReleaseRef(dataset_id=dataset_id, tag=tag) for dataset_id, tag in rows]
 
 
 def clear_erased_pages(sessions: sessionmaker[Session]) -> None:

@@ -1,6 +1,7 @@
 """GDPR erasure: a data subject's raw text goes, everywhere and for good; the masked text, the
 hashes and every annotation revision stay, and every chain still verifies."""
 
+import json
 from pathlib import Path
 
 import pytest
@@ -71,6 +72,20 @@ def test_erasure_removes_the_raw_text_and_keeps_the_masked_form_and_the_provenan
         result = verify(session, TEST_SEALER)
     assert isinstance(result, Summary), result
     assert result.records == 3 and result.revisions == 2
+
+
+def test_erasure_names_the_releases_it_reaches_which_still_verify_and_export_no_raw_text(sessions, steward, world):
+    first = world["first"]["id"]
+    release = steward.ok(steward.post(f"/api/v1/datasets/{first}/releases", {"tag": "v1"}), 201)
+    done = steward.ok(erase(steward, "s-ada"))
+    assert done["releases"] == [{"dataset_id": first, "tag": "v1"}]
+    with sessions() as session:
+        result = verify(session, TEST_SEALER)
+    assert isinstance(result, Summary) and result.releases == 1, result
+    exported = steward.get(f"/api/v1/datasets/{first}/releases/v1/export")
+    rows = {row["record_id"]: row for row in map(json.loads, exported.text.splitlines())}
+    assert rows[world["ada"][0]]["text"] == "erased" and EMAIL not in exported.text
+    assert steward.ok(steward.get(f"/api/v1/datasets/{first}/releases/v1"))["root"] == release["root"]
 
 
 def test_the_erasure_is_a_tombstone_in_the_audit_log_naming_who_when_and_why(sessions, steward, world):
