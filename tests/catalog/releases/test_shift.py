@@ -63,9 +63,16 @@ def test_many_reference_rows_of_many_values_take_the_normed_wasserstein_distance
     assert shift.drifted and shift.score >= 0.1
 
 
-def test_the_regimes_change_after_1000_reference_rows():
+def test_the_regimes_change_after_1000_reference_rows_and_5_values():
     assert _shift("numeric", _normal(5, 1000), _normal(6, 50)).test == "ks"
     assert _shift("numeric", _normal(5, 1001), _normal(6, 50)).test == "wasserstein"
+    rows = np.arange(1001)
+    assert [_shift("numeric", rows[:n] % k, rows[:9] % k).test for k in (5, 6) for n in (1000, 1001)] == [
+        "chisquare",
+        "jensenshannon",
+        "ks",
+        "wasserstein",
+    ]
 
 
 def test_many_categorical_reference_rows_take_the_jensen_shannon_distance():
@@ -109,21 +116,34 @@ def test_few_reference_rows_of_two_values_take_the_z_p_value(kind):
 
 # --- against Evidently itself ---------------------------------------------------------------
 
+_SHARES_3, _SHARES_6 = [0.5, 0.3, 0.2], [0.3, 0.2, 0.2, 0.1, 0.1, 0.1]
 CROSS_CHECKS = {
     "numeric ks": ("numeric", _normal(20, 700), _normal(21, 900, loc=0.8)),
-    "numeric chisquare": ("numeric", _choice(22, 400, "123", [0.3, 0.3, 0.4]), _choice(23, 90, "123", [0.5, 0.3, 0.2])),
+    "numeric chisquare": ("numeric", _choice(22, 400, "123", _SHARES_3), _choice(23, 90, "123", [0.3, 0.3, 0.4])),
     "numeric z": ("numeric", _choice(24, 60, "01", [0.5, 0.5]), _choice(25, 80, "01", [0.5, 0.5])),
-    "numeric few values, psi per value": ("numeric", np.round(_normal(26, 900) / 5), np.round(_normal(27, 300) / 5)),
+    "numeric ks, psi per value": ("numeric", np.round(_normal(26, 900) / 5), np.round(_normal(27, 300) / 5)),
     "numeric wasserstein": ("numeric", _normal(28, 4000), _normal(29, 6000, loc=1.0)),
-    "numeric jensenshannon": ("numeric", _choice(30, 2500, "1234", [0.25] * 4), _choice(31, 100, "124", [0.5, 0.3, 0.2])),
-    "numeric zero reference std": ("numeric", np.full(1500, 5.0), _normal(32, 50)),
-    "categorical chisquare": ("categorical", _choice(33, 900, "abc", [0.5, 0.3, 0.2]), _choice(34, 300, "abc", [0.45, 0.35, 0.2])),
-    "categorical chisquare, a new category": ("categorical", _choice(35, 100, "abc", [0.5, 0.3, 0.2]), _choice(36, 100, "abcd", [0.25] * 4)),
+    "numeric jensenshannon": ("numeric", _choice(30, 2500, "1234", [0.25] * 4), _choice(31, 100, "124", _SHARES_3)),
+    "numeric wasserstein, no reference spread": ("numeric", np.full(1500, 5.0), _normal(32, 50)),
+    "categorical chisquare": ("categorical", _choice(33, 900, "abc", _SHARES_3), _choice(34, 300, "abc", _SHARES_3)),
+    "categorical chisquare, new category": (
+        "categorical",
+        _choice(35, 100, "abc", _SHARES_3),
+        _choice(36, 99, "abcd", [0.25] * 4),
+    ),
     "categorical z": ("categorical", _choice(37, 1000, "xy", [0.9, 0.1]), _choice(38, 20000, "xy", [0.8, 0.2])),
     "categorical z, one value": ("categorical", np.array(["x"] * 30), np.array(["x"] * 40)),
-    "categorical jensenshannon, a rare category each side": ("categorical", np.array(["a"] * 9000 + ["b"] * 3000 + ["r"]), np.array(["a"] * 8000 + ["b"] * 4000 + ["n"])),
-    "categorical jensenshannon": ("categorical", _choice(39, 8000, "abcdef", [0.3, 0.2, 0.2, 0.1, 0.1, 0.1]), _choice(40, 500, "abcdeg", [0.2] * 4 + [0.1] * 2)),
-}  # fmt: skip
+    "categorical jensenshannon, rare categories": (
+        "categorical",
+        np.array(["a"] * 9000 + ["b"] * 3000 + ["rare"]),  # shares below 0.0001: empty ones get a millionth of them
+        np.array(["a"] * 8000 + ["b"] * 4000 + ["new"]),
+    ),
+    "categorical jensenshannon": (
+        "categorical",
+        _choice(39, 8000, "abcdef", _SHARES_6),
+        _choice(40, 500, "bcdefg", _SHARES_6),
+    ),
+}
 
 
 @pytest.mark.parametrize("case", CROSS_CHECKS)
@@ -139,7 +159,8 @@ def test_agrees_with_evidently(case):
     ref_rows, cur_rows = pd.Series(ref), pd.Series(cur)
     column_type = ColumnType.Numerical if kind == "numeric" else ColumnType.Categorical
     stattest = get_stattest(ref_rows, cur_rows, column_type, None)
-    expected, psi = stattest(ref_rows, cur_rows, column_type, None), psi_stat_test(ref_rows, cur_rows, column_type, None)
+    expected = stattest(ref_rows, cur_rows, column_type, None)
+    psi = psi_stat_test(ref_rows, cur_rows, column_type, None)
 
     shift = _shift(kind, ref, cur)
     assert shift.test == stattest.name
@@ -186,18 +207,24 @@ def test_a_clearly_shifted_profile_has_drifted():
     assert (shift.drifted_features, shift.dataset_drift, shift.drift_share) == (2, True, 0.5)
 
 
-def _three_of_ten_drifted() -> tuple[Profile, Profile]:
+def _some_drifted(drifted: int, features: int) -> tuple[Profile, Profile]:
     same, moved = _choice(70, 500, "ab", [0.5, 0.5]), _choice(71, 500, "ab", [0.9, 0.1])
-    names = [f"f{i}" for i in range(10)]
-    return _profile({name: same for name in names}), _profile({name: moved if name < "f3" else same for name in names})
+    names = [f"f{i:02d}" for i in range(features)]
+    current = {name: moved if name < names[drifted] else same for name in names}
+    return _profile({name: same for name in names}), _profile(current)
 
 
-@pytest.mark.parametrize(("drift_share", "dataset_drift"), [(0.2, True), (0.3, True), (0.31, False), (0.5, False)])
-def test_the_dataset_drifted_when_the_share_of_drifted_features_reaches_drift_share(drift_share, dataset_drift):
-    # 3 / 10 >= 0.3, as Evidently divides; 3 >= 0.3 * 10 would be false (0.3 * 10 == 3.0000000000000004).
-    shift = compare(*_three_of_ten_drifted(), drift_share=drift_share)
-    assert [f.drifted for f in shift.features] == [True] * 3 + [False] * 7
-    assert (shift.drifted_features, shift.drift_share, shift.dataset_drift) == (3, drift_share, dataset_drift)
+@pytest.mark.parametrize(
+    ("drifted", "features", "drift_share", "dataset_drift"),
+    [(3, 10, 0.2, True), (3, 10, 0.3, True), (3, 10, 0.31, False), (3, 10, 0.5, False), (7, 25, 0.28, True)],
+)
+def test_the_dataset_drifted_when_the_share_of_drifted_features_reaches_drift_share(
+    drifted, features, drift_share, dataset_drift
+):
+    # Evidently divides: 7 / 25 >= 0.28, though 7 >= 0.28 * 25 is false (0.28 * 25 == 7.000000000000001).
+    shift = compare(*_some_drifted(drifted, features), drift_share=drift_share)
+    assert [f.drifted for f in shift.features] == [True] * drifted + [False] * (features - drifted)
+    assert (shift.drifted_features, shift.drift_share, shift.dataset_drift) == (drifted, drift_share, dataset_drift)
 
 
 def test_features_come_categorical_then_numeric_by_name_and_only_when_both_sides_observe_them():
@@ -205,7 +232,9 @@ def test_features_come_categorical_then_numeric_by_name_and_only_when_both_sides
         {"split": ["train", "test"], "domain": ["law"], "only_here": ["x"]},
         {"turns": [1, 2], "length": [3.0, 4.0], "nan_only": [np.nan]},
     )
-    current = _profile({"domain": ["law", "med"], "split": ["train"]}, {"length": [5.0], "turns": [1], "nan_only": [1.0]})
+    current = _profile(
+        {"domain": ["law", "med"], "split": ["train"]}, {"length": [5.0], "turns": [1], "nan_only": [1.0]}
+    )
     current.categorical["only_here"] = {"x": 0}
     shift = compare(reference, current)
     assert [(f.kind, f.feature) for f in shift.features] == [
