@@ -19,6 +19,7 @@ STATUS_BY_CODE = {
     "NOT_FOUND": 404,
     "CONFLICT": 409,
     "INVALID_INPUT": 422,
+    "INVALID_EVENT": 400,  # an OpenLineage event that breaks the spec: 400, as Marquez answers
 }
 _CODE_BY_HTTP_STATUS = {status: code for code, status in STATUS_BY_CODE.items()}
 CONCURRENT_CHANGE = "the change conflicts with data written concurrently"

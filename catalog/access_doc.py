@@ -22,6 +22,8 @@ MEANING: dict[Action, str] = {
     Action.SUBJECT_ERASE: "erase a data subject's raw text in every dataset (GDPR); provenance stays",
     Action.RELEASE_CREATE: "cut a release of a dataset (it must pass the release gates)",
     Action.RELEASE_OVERRIDE: "cut a release despite failing gates, with a reason that is audited",
+    Action.LINEAGE_WRITE: "report OpenLineage events (training runs) to `POST /api/v1/lineage`",
+    Action.LINEAGE_READ: "see models, their traces to releases and labels, impact, and the lineage graph",
 }
 _CELL = {Reach.ANY: "yes", Reach.OWN: "own"}
 

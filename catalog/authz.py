@@ -23,6 +23,7 @@ class Role(StrEnum):
     REVIEWER = "reviewer"
     ML_ENGINEER = "ml_engineer"
     COMPLIANCE_OFFICER = "compliance_officer"
+    PIPELINE = "pipeline"
 
 
 class Action(StrEnum):
@@ -41,6 +42,8 @@ class Action(StrEnum):
     SUBJECT_ERASE = "subject:erase"
     RELEASE_CREATE = "release:create"
     RELEASE_OVERRIDE = "release:override"
+    LINEAGE_WRITE = "lineage:write"
+    LINEAGE_READ = "lineage:read"
 
 
 class Reach(StrEnum):
@@ -52,7 +55,10 @@ class Reach(StrEnum):
 
 # Actions about the catalog as a whole: only roles granted globally count for them.
 # Erasure reaches a data subject's records in every dataset, so it is granted catalog-wide only.
-GLOBAL_ACTIONS = frozenset({Action.DATASET_CREATE, Action.AUDIT_READ, Action.PRINCIPAL_MANAGE, Action.SUBJECT_ERASE})
+GLOBAL_ACTIONS = frozenset({
+    Action.DATASET_CREATE, Action.AUDIT_READ, Action.PRINCIPAL_MANAGE, Action.SUBJECT_ERASE,
+    Action.LINEAGE_WRITE, Action.LINEAGE_READ,
+})  # fmt: skip
 # Roles that are only ever granted on a dataset: annotators and reviewers see what they are assigned.
 DATASET_ONLY_ROLES = frozenset({Role.ANNOTATOR, Role.REVIEWER})
 
@@ -72,6 +78,7 @@ POLICY: dict[Role, dict[Action, Reach]] = {
         Action.READ_RAW: _ANY,
         Action.SUBJECT_ERASE: _ANY,
         Action.RELEASE_CREATE: _ANY,
+        Action.LINEAGE_READ: _ANY,
     },
     Role.ANNOTATOR: {
         Action.DATASET_READ: _ANY,
@@ -79,8 +86,10 @@ POLICY: dict[Role, dict[Action, Reach]] = {
         Action.ANNOTATION_EDIT: Reach.OWN,
     },
     Role.REVIEWER: {Action.DATASET_READ: _ANY, Action.ANNOTATION_REVIEW: _ANY},
-    Role.ML_ENGINEER: {Action.DATASET_READ: _ANY},
-    Role.COMPLIANCE_OFFICER: {Action.DATASET_READ: _ANY, Action.AUDIT_READ: _ANY},
+    Role.ML_ENGINEER: {Action.DATASET_READ: _ANY, Action.LINEAGE_WRITE: _ANY, Action.LINEAGE_READ: _ANY},
+    Role.COMPLIANCE_OFFICER: {Action.DATASET_READ: _ANY, Action.AUDIT_READ: _ANY, Action.LINEAGE_READ: _ANY},
+    # A training pipeline's service principal: it reports runs and reads nothing.
+    Role.PIPELINE: {Action.LINEAGE_WRITE: _ANY},
 }
 
 

@@ -33,6 +33,16 @@ class Settings(BaseSettings):
     pii_batch_size: int = Field(default=500, ge=1)
     pii_interval_seconds: float = Field(default=2.0, gt=0)
     release: ReleasePolicy = Field(default_factory=ReleasePolicy, description="LABELTRAIL_RELEASE_* variables")
+    lineage_namespace: str = Field(
+        default="labeltrail://localhost", description="OpenLineage namespace of the catalog's datasets (scheme://authority)"
+    )
+    lineage_model_job_types: list[str] = Field(
+        default=["TRAINING", "FINE_TUNING"], description="jobType facet values whose outputs are models"
+    )
+    lineage_model_name_pattern: str | None = Field(
+        default=None, description="a regular expression: output datasets whose name matches are models"
+    )
+    lineage_max_depth: int = Field(default=20, ge=1, le=100, description="deepest walk from a model to its releases")
     graphql_max_depth: int = Field(default=12, ge=1, description="deepest nesting of fields in a GraphQL operation")
     graphql_max_tokens: int = Field(default=2000, ge=1, description="largest GraphQL document, in lexer tokens")
     graphql_max_aliases: int = Field(default=15, ge=0, description="most aliased fields in a GraphQL operation")

@@ -332,3 +332,112 @@ class ReleaseRevisionRow(Base):
     record_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("records.id"))
     annotation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("annotations.id"))
     revision_sha256: Mapped[str] = mapped_column(String(64))
+
+
+# --- lineage: raw OpenLineage events in, the graph derived from them, and the outbox out ---
+
+
+class LineageEventRow(Base):
+    """An OpenLineage event as received: append-only, keyed by the hash of its canonical JSON."""
+
+    __tablename__ = "lineage_events"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(10))  # run, dataset, job
+    event_type: Mapped[str | None] = mapped_column(String(20))
+    event_time: Mapped[datetime]
+    run_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
+    job_namespace: Mapped[str | None] = mapped_column(String(500))
+    job_name: Mapped[str | None] = mapped_column(String(500))
+    payload: Mapped[dict[str, Any]]
+    received_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("principals.id"))
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LineageJobRow(Base):
+    __tablename__ = "lineage_jobs"
+    __table_args__ = (UniqueConstraint("namespace", "name"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    namespace: Mapped[str] = mapped_column(String(500))
+    name: Mapped[str] = mapped_column(String(500))
+    job_type: Mapped[str | None] = mapped_column(String(100))
+    event_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("lineage_events.id"))
+
+
+class LineageDatasetRow(Base):
+    """A dataset any event named; a model when an event marked it so; a release when it names one."""
+
+    __tablename__ = "lineage_datasets"
+    __table_args__ = (UniqueConstraint("namespace", "name"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    namespace: Mapped[str] = mapped_column(String(500))
+    name: Mapped[str] = mapped_column(String(500))
+    is_model: Mapped[bool] = mapped_column(default=False)
+    event_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("lineage_events.id"))
+
+
+class LineageRunRow(Base):
+    __tablename__ = "lineage_runs"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)  # the OpenLineage runId
+    job_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("lineage_jobs.id"), index=True)
+    state: Mapped[str | None] = mapped_column(String(20))
+    started_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
+    event_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("lineage_events.id"))
+
+
+class LineageIoRow(Base):
+    """An edge of the graph: a run read (input) or wrote (output) a dataset, at a version, maybe a release."""
+
+    __tablename__ = "lineage_io"
+    __table_args__ = (
+        UniqueConstraint("run_id", "direction", "dataset_id", "version"),
+        Index("ix_lineage_io_dataset_id_direction", "dataset_id", "direction"),
+        Index("ix_lineage_io_release_id", "release_id"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    run_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("lineage_runs.id"))
+    direction: Mapped[str] = mapped_column(String(10))  # input, output
+    dataset_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("lineage_datasets.id"))
+    version: Mapped[str] = mapped_column(String(200), default="")
+    release_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("releases.id"))
+    event_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("lineage_events.id"))
+
+
+class ModelVersionRow(Base):
+    """A model a run produced: an output dataset marked as a model, at a version."""
+
+    __tablename__ = "model_versions"
+    __table_args__ = (UniqueConstraint("dataset_id", "version", "run_id"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    dataset_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("lineage_datasets.id"), index=True)
+    name: Mapped[str] = mapped_column(String(500), index=True)
+    version: Mapped[str] = mapped_column(String(200), default="")
+    run_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("lineage_runs.id"))
+    created_at: Mapped[datetime]
+
+
+class OutboxRow(Base):
+    """Something the catalog did, written with the change, waiting to go out as OpenLineage events."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_delivered_at_next_attempt_at", "delivered_at", "next_attempt_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    kind: Mapped[str] = mapped_column(String(40))  # import, masking, release, erasure
+    run_id: Mapped[uuid.UUID] = mapped_column(unique=True)
+    facts: Mapped[dict[str, Any]]
+    started_at: Mapped[datetime]
+    ended_at: Mapped[datetime]
+    outcome: Mapped[str] = mapped_column(String(20))  # COMPLETE or FAIL
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    delivered_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)

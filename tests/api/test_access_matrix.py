@@ -34,6 +34,11 @@ class Op:
 
 
 ALPACA = b'{"instruction": "Say hi", "output": "Hi"}\n'
+LINEAGE_EVENT = {
+    "eventType": "COMPLETE", "eventTime": "2026-12-01T10:00:00Z", "producer": "https://example.com/trainer",
+    "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
+    "run": {"runId": "01a201c3-1130-71c9-83b9-f34b2d41811d"}, "job": {"namespace": "training", "name": "sft"},
+}  # fmt: skip
 OPS: dict[tuple[str, str], Op] = {
     ("GET", "/api/v1/me"): Op(None, on_dataset=False),
     ("GET", "/api/v1/principals"): Op(Action.PRINCIPAL_MANAGE, on_dataset=False),
@@ -87,6 +92,8 @@ OPS: dict[tuple[str, str], Op] = {
     ("GET", "/api/v1/datasets/{dataset_id}/releases/{tag}/manifest"): Op(Action.DATASET_READ),
     ("GET", "/api/v1/datasets/{dataset_id}/releases/{tag}/export"): Op(Action.DATASET_READ),
     ("GET", "/api/v1/datasets/{dataset_id}/releases/{base}/diff/{target}"): Op(Action.DATASET_READ),
+    ("POST", "/api/v1/lineage"): Op(Action.LINEAGE_WRITE, on_dataset=False, body=LINEAGE_EVENT),
+    ("POST", "/api/v1/lineage/batch"): Op(Action.LINEAGE_WRITE, on_dataset=False, body=[LINEAGE_EVENT]),
 }
 
 

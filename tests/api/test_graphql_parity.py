@@ -27,6 +27,8 @@ MISSING = "01a201c3-1130-71c9-83b9-f34b2d41811d"
 REST_ONLY = {
     ("POST", "/api/v1/datasets/{dataset_id}/imports"),  # a raw body; importRecords: test_graphql_import.py
     ("GET", "/api/v1/audit/export"),  # JSON Lines, streamed
+    ("POST", "/api/v1/lineage"),  # OpenLineage's own HTTP protocol, spoken by its clients
+    ("POST", "/api/v1/lineage/batch"),
     # JSON Lines, streamed; releaseManifest and releaseRows page them: test_graphql_releases.py
     ("GET", "/api/v1/datasets/{dataset_id}/releases/{tag}/manifest"),
     ("GET", "/api/v1/datasets/{dataset_id}/releases/{tag}/export"),
