@@ -10,7 +10,9 @@ from fastapi import FastAPI, Request
 from api.deps import API_PREFIX
 from api.errors import install_error_handlers
 from api.graphql.schema import graphql_router
-from api.routes import annotations, audit, datasets, imports, lineage, me, principals, records, releases, subjects
+from api.routes import (
+    annotations, audit, datasets, imports, lineage, me, models, principals, records, releases, subjects,
+)
 from catalog.config import Settings, get_settings
 from catalog.db import make_engine, make_sessionmaker
 from catalog.logging import configure_logging, get_logger
@@ -56,7 +58,7 @@ def create_app(settings: Settings | None = None, sessions=None) -> FastAPI:
         return {"status": "ok"}
 
     routers = (me.router, principals.router, datasets.router, records.router, annotations.router, imports.router,
-               audit.router, subjects.router, releases.router, lineage.router)
+               audit.router, subjects.router, releases.router, lineage.router, models.router)
     for router in routers:
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(graphql_router(settings))

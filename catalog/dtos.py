@@ -531,3 +531,76 @@ class ExportRow(BaseModel):
     metadata: dict[str, Any] | None
     record_sha256: str
     labels: list[ExportLabel]
+
+
+# --- models and traces (from the lineage training runs report) -------------------------------
+
+
+class ModelVersionOut(BaseModel):
+    version: str
+    run_id: uuid.UUID = Field(description="the run that produced it")
+    created_at: datetime
+
+
+class ModelOut(BaseModel):
+    namespace: str
+    name: str
+    versions: list[ModelVersionOut]
+
+
+class TrainingRun(BaseModel):
+    run_id: uuid.UUID
+    job_namespace: str
+    job_name: str
+    state: str | None
+    started_at: datetime | None
+    ended_at: datetime | None
+
+
+class ReleaseTrace(BaseModel):
+    dataset_id: uuid.UUID
+    dataset: str
+    tag: str
+    root: str
+    records: int
+    annotations: int
+    by_source: dict[str, int] = Field(description="released labels by where they came from")
+    annotators: list[str]
+    guideline_versions: dict[str, int] = Field(description="released labels by guideline version ('(none)' without)")
+    gates: list[GateResult]
+    override: dict[str, Any] | None
+
+
+class ModelTrace(BaseModel):
+    model: str
+    namespace: str
+    versions: list[str]
+    runs: list[TrainingRun] = Field(description="the runs that produced the model")
+    releases: list[ReleaseTrace] = Field(description="the labeltrail releases upstream of those runs")
+    hidden_releases: int = Field(description="releases upstream in datasets the caller may not see")
+
+
+class TraceRow(BaseModel):
+    """One released label behind a model, with who made it under which guideline."""
+
+    dataset: str
+    tag: str
+    record_id: uuid.UUID
+    annotation_id: uuid.UUID
+    question: str
+    revision_id: uuid.UUID
+    revision: int
+    annotator: str
+    source: str
+    guideline_version: int | None
+
+
+class ModelRef(BaseModel):
+    namespace: str
+    name: str
+    version: str
+
+
+class ImpactOut(BaseModel):
+    releases: list[ReleaseRef]
+    models: list[ModelRef]
