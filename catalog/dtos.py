@@ -604,3 +604,24 @@ class ModelRef(BaseModel):
 class ImpactOut(BaseModel):
     releases: list[ReleaseRef]
     models: list[ModelRef]
+
+
+class LineageEdge(BaseModel):
+    origin: str
+    destination: str
+
+
+class LineageNode(BaseModel):
+    """A job or dataset of the lineage graph, with Marquez's node ids (``job:<namespace>:<name>``)."""
+
+    id: str
+    type: Literal["JOB", "DATASET"]
+    namespace: str
+    name: str
+    is_model: bool = False
+    in_edges: list[LineageEdge]
+    out_edges: list[LineageEdge]
+
+
+class LineageGraph(BaseModel):
+    graph: list[LineageNode]

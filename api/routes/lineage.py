@@ -1,8 +1,10 @@
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Request
+from fastapi import APIRouter, Body, Depends, Query, Request
 
 from api.deps import PrincipalDep, SessionDep
+from catalog.dtos import LineageGraph
+from catalog.services.lineage_graph import lineage_graph
 from lineage.derive import ModelRules
 from lineage.receive import Received, receive, receive_batch
 
@@ -30,3 +32,13 @@ def post_events(
 ) -> list[Received]:  # fmt: skip
     """Report several events at once: all stored, or none when one is invalid (400 naming it)."""
     return receive_batch(session, principal=principal, documents=events, rules=rules)
+
+
+@router.get("/lineage")
+def get_lineage(
+    session: SessionDep, principal: PrincipalDep,
+    node_id: Annotated[str, Query(alias="nodeId", description="job:<namespace>:<name> or dataset:<namespace>:<name>")],
+    depth: Annotated[int, Query(ge=0, le=20)] = 5,
+) -> LineageGraph:  # fmt: skip
+    """The jobs and datasets within ``depth`` steps of the node, with the edges between them (as Marquez)."""
+    return lineage_graph(session, principal=principal, node_id=node_id, depth=depth)

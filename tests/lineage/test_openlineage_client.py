@@ -97,3 +97,14 @@ def test_a_training_run_reported_by_openlineage_python_traces_back_to_its_labels
     assert reached["models"] == [{"namespace": "s3://ml", "name": "models/sft-7b", "version": ""}]
     assert auditor.ok(auditor.get("/api/v1/impact", params={"annotator": "stew"}))["models"] == reached["models"]
     assert auditor.ok(auditor.get("/api/v1/impact", params={"annotator": "nobody"})) == {"releases": [], "models": []}
+    graph = engineer.ok(engineer.get("/api/v1/lineage", params={"nodeId": "dataset:s3://ml:models/sft-7b", "depth": 2}))
+    nodes = {node["id"]: node for node in graph["graph"]}
+    assert set(nodes) == {"dataset:s3://ml:models/sft-7b", "job:training:train", "dataset:s3://ml:tokens/sft-data"}
+    assert nodes["job:training:train"]["in_edges"] == [
+        {"origin": "dataset:s3://ml:tokens/sft-data", "destination": "job:training:train"}
+    ]
+    assert nodes["dataset:s3://ml:models/sft-7b"]["is_model"]
+    wider = engineer.ok(engineer.get("/api/v1/lineage", params={"nodeId": "job:training:train", "depth": 3}))
+    assert f"dataset:{settings.lineage_namespace}:sft-data" in {node["id"] for node in wider["graph"]}
+    assert engineer.get("/api/v1/lineage", params={"nodeId": "job:training:nope"}).status_code == 404
+    assert engineer.get("/api/v1/lineage", params={"nodeId": "table:x"}).status_code == 422
