@@ -58,7 +58,8 @@ def erase(
     try:
         with transaction(sessions) as session:
             done = subjects.erase_subject(
-                session, principal=principals.system_principal(session), subject_id=subject, reason=reason
+                session, principal=principals.system_principal(session), subject_id=subject, reason=reason,
+                max_depth=cli_support.current_settings().lineage_max_depth,
             )
     except DomainError as error:
         fail(error)

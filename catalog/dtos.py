@@ -256,6 +256,12 @@ class ReleaseRef(BaseModel):
     tag: str
 
 
+class ModelRef(BaseModel):
+    namespace: str
+    name: str
+    version: str
+
+
 class ErasureOut(BaseModel):
     subject_id: str
     erased: list[uuid.UUID] = Field(description="records whose raw text this request erased")
@@ -264,6 +270,7 @@ class ErasureOut(BaseModel):
     releases: list[ReleaseRef] = Field(
         description="releases holding the subject's records: they still verify, and export the masked text from now on"
     )
+    models: list[ModelRef] = Field(description="models trained on those releases, as training runs reported them")
 
 
 # --- annotations --------------------------------------------------------------------------
@@ -593,12 +600,6 @@ class TraceRow(BaseModel):
     annotator: str
     source: str
     guideline_version: int | None
-
-
-class ModelRef(BaseModel):
-    namespace: str
-    name: str
-    version: str
 
 
 class ImpactOut(BaseModel):

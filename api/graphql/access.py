@@ -69,6 +69,11 @@ class ReleaseRef:
     pass
 
 
+@from_dto.type(model=dtos.ModelRef, all_fields=True, name="ModelRef")
+class ModelRef:
+    pass
+
+
 @from_dto.type(model=dtos.ErasureOut, all_fields=True, name="Erasure")
 class Erasure:
     pass
@@ -138,7 +143,8 @@ class AccessMutation:
 
     @strawberry.mutation(description="Erase the data subject's raw text everywhere (GDPR); masked text stays")
     async def erase_subject(self, info: Info, subject_id: str, input: EraseSubjectInput) -> Erasure | None:
-        erased = await write(info, f"subject:{subject_id}", _erase, subject_id=subject_id, data=input)
+        depth = info.context.settings.lineage_max_depth
+        erased = await write(info, f"subject:{subject_id}", _erase, subject_id=subject_id, data=input, max_depth=depth)
         info.context.background_tasks.add_task(subjects.clear_erased_pages, info.context.request.app.state.sessions)
         return erased
 
@@ -147,5 +153,9 @@ def _of(principal_id: uuid.UUID) -> str:
     return f"principal:{principal_id}"
 
 
-def _erase(session, *, principal: Principal, subject_id: str, data: dtos.SubjectErase) -> dtos.ErasureOut:
-    return subjects.erase_subject(session, principal=principal, subject_id=subject_id, reason=data.reason)
+def _erase(
+    session, *, principal: Principal, subject_id: str, data: dtos.SubjectErase, max_depth: int
+) -> dtos.ErasureOut:
+    return subjects.erase_subject(
+        session, principal=principal, subject_id=subject_id, reason=data.reason, max_depth=max_depth
+    )

@@ -18,4 +18,7 @@ def erase_subject(
 ) -> ErasureOut:
     """Erase the data subject's raw text everywhere (GDPR); masked text and provenance stay."""
     background.add_task(subjects.clear_erased_pages, request.app.state.sessions)  # after the commit
-    return subjects.erase_subject(session, principal=principal, subject_id=subject_id, reason=reason)
+    return subjects.erase_subject(
+        session, principal=principal, subject_id=subject_id, reason=reason,
+        max_depth=request.app.state.settings.lineage_max_depth,
+    )  # fmt: skip

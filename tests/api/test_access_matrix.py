@@ -39,6 +39,10 @@ LINEAGE_EVENT = {
     "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
     "run": {"runId": "01a201c3-1130-71c9-83b9-f34b2d41811d"}, "job": {"namespace": "training", "name": "sft"},
 }  # fmt: skip
+MODEL_OUTPUT = {"namespace": "s3://ml", "name": "sft-model", "facets": {"datasetType": {
+    "_producer": "https://example.com/trainer", "datasetType": "MODEL",
+    "_schemaURL": "https://openlineage.io/spec/facets/1-0-0/DatasetTypeDatasetFacet.json#/$defs/DatasetTypeDatasetFacet",
+}}}  # fmt: skip
 OPS: dict[tuple[str, str], Op] = {
     ("GET", "/api/v1/me"): Op(None, on_dataset=False),
     ("GET", "/api/v1/principals"): Op(Action.PRINCIPAL_MANAGE, on_dataset=False),
@@ -94,6 +98,11 @@ OPS: dict[tuple[str, str], Op] = {
     ("GET", "/api/v1/datasets/{dataset_id}/releases/{base}/diff/{target}"): Op(Action.DATASET_READ),
     ("POST", "/api/v1/lineage"): Op(Action.LINEAGE_WRITE, on_dataset=False, body=LINEAGE_EVENT),
     ("POST", "/api/v1/lineage/batch"): Op(Action.LINEAGE_WRITE, on_dataset=False, body=[LINEAGE_EVENT]),
+    ("GET", "/api/v1/lineage"): Op(Action.LINEAGE_READ, on_dataset=False, params={"nodeId": "job:training:sft"}),
+    ("GET", "/api/v1/models"): Op(Action.LINEAGE_READ, on_dataset=False),
+    ("GET", "/api/v1/models/{name}"): Op(Action.LINEAGE_READ, on_dataset=False),
+    ("GET", "/api/v1/models/{name}/trace"): Op(Action.LINEAGE_READ, on_dataset=False),
+    ("GET", "/api/v1/impact"): Op(Action.LINEAGE_READ, on_dataset=False, params={"annotator": "the-steward"}),
 }
 
 
@@ -125,12 +134,14 @@ def world(actors) -> World:
         ids[name] = {"dataset_id": dataset["id"], "record_id": record_id, "annotation_id": annotation["id"],
                      "tag": "r1", "base": "r1", "target": "r1"}  # fmt: skip
     admin = actors(Role.ADMIN, "the-admin")
+    admin.ok(admin.post("/api/v1/lineage", {**LINEAGE_EVENT, "outputs": [MODEL_OUTPUT]}), 201)
     target = admin.ok(admin.post("/api/v1/principals", {"name": "target", "roles": [{"role": "ml_engineer"}]}), 201)
     shared = {
         "principal_id": target["principal"]["id"],
         "binding_id": target["principal"]["roles"][0]["id"],
         "key_id": target["key"]["key_id"],
         "subject_id": "subject-in-A",
+        "name": "sft-model",
     }
     for found in ids.values():
         found.update(shared)

@@ -66,7 +66,7 @@ def test_a_training_run_reported_by_openlineage_python_traces_back_to_its_labels
     url, client, actors, settings = served
     steward = actors(Role.DATA_STEWARD, "stew")
     dataset = steward.dataset("sft-data", TEXT_SCHEMA)
-    ids = steward.records(dataset["id"], chat_record("Hi"), chat_record("Add 2 and 3"))
+    ids = steward.records(dataset["id"], chat_record("Hi"), chat_record("Add 2 and 3", metadata={"subject_id": "s-1"}))
     steward.annotate(ids[0], "response", "Hello", guideline_version=None)
     steward.annotate(ids[1], "response", "5", source={"kind": "model", "model": "draft-1"})
     release = steward.ok(steward.post(f"/api/v1/datasets/{dataset['id']}/releases", {"tag": "v1"}), 201)
@@ -108,3 +108,6 @@ def test_a_training_run_reported_by_openlineage_python_traces_back_to_its_labels
     assert f"dataset:{settings.lineage_namespace}:sft-data" in {node["id"] for node in wider["graph"]}
     assert engineer.get("/api/v1/lineage", params={"nodeId": "job:training:nope"}).status_code == 404
     assert engineer.get("/api/v1/lineage", params={"nodeId": "table:x"}).status_code == 422
+
+    erased = steward.ok(steward.client.delete("/api/v1/subjects/s-1", params={"reason": "DSR-9"}, headers=steward.headers))
+    assert erased["releases"] == reached["releases"] and erased["models"] == reached["models"]
