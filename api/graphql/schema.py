@@ -17,6 +17,7 @@ from api.graphql.access import AccessMutation, AccessQuery
 from api.graphql.context import ENDPOINT, get_context
 from api.graphql.errors import ErrorCodes
 from api.graphql.limits import limits
+from api.graphql.lineage import LineageQuery
 from api.graphql.mutations import Mutation
 from api.graphql.queries import Query
 from api.graphql.releases import ReleaseMutation, ReleaseQuery
@@ -31,7 +32,7 @@ class Schema(strawberry.Schema):
 
 def make_schema(settings: Settings) -> Schema:
     return Schema(
-        query=merge_types("Query", (Query, ReleaseQuery, AccessQuery)),
+        query=merge_types("Query", (Query, ReleaseQuery, AccessQuery, LineageQuery)),
         mutation=merge_types("Mutation", (Mutation, ReleaseMutation, AccessMutation)),
         extensions=[*limits(settings), ErrorCodes],
         scalar_overrides=SCALARS,

@@ -7,11 +7,13 @@ its manifest. Impact walks the other way. Releases in datasets the caller may no
 counted, never shown.
 """
 
+import base64
+import json
 import uuid
 from collections import defaultdict
 from collections.abc import Iterator
 
-from sqlalchemy import func, select
+from sqlalchemy import func, literal, select, tuple_
 from sqlalchemy.orm import Session
 
 from catalog.authz import Action, Principal, require, scope_datasets
@@ -22,6 +24,7 @@ from catalog.dtos import (
     ModelRef,
     ModelTrace,
     ModelVersionOut,
+    Page,
     ReleaseRef,
     ReleaseTrace,
     TraceRow,
@@ -86,6 +89,46 @@ def trace_rows(session: Session, *, principal: Principal, name: str, max_depth: 
     release_ids = list(session.scalars(releases_read(upstream_runs([v.run_id for v in model.versions], max_depth))))
     for release, dataset in _visible_releases(session, principal, release_ids):
         yield from _rows(session, release, dataset)
+
+
+def trace_rows_page(
+    session: Session, *, principal: Principal, name: str, max_depth: int, limit: int, cursor: str | None = None
+) -> Page[TraceRow]:
+    """A page of :func:`trace_rows`, in its order (releases by dataset name, then record and annotation)."""
+    model = get_model(session, principal=principal, name=name)
+    release_ids = list(session.scalars(releases_read(upstream_runs([v.run_id for v in model.versions], max_depth))))
+    releases = _visible_releases(session, principal, release_ids)
+    after = _decode_trace_cursor(cursor) if cursor else None
+    if after is not None:
+        releases = releases[_cursor_release(releases, after):]
+    found: list[TraceRow] = []
+    for index, (release, dataset) in enumerate(releases):
+        found += _rows(session, release, dataset, after=after if index == 0 else None, limit=limit + 1 - len(found))
+        if len(found) > limit:
+            break
+    return Page(items=found[:limit], next_cursor=trace_cursor(found[limit - 1]) if len(found) > limit else None)
+
+
+def trace_cursor(row: TraceRow) -> str:
+    """The opaque cursor after ``row``: its release (dataset and tag), record and annotation."""
+    position = {"dataset": row.dataset, "tag": row.tag, "record_id": str(row.record_id), "annotation_id": str(row.annotation_id)}
+    return base64.urlsafe_b64encode(json.dumps(position).encode()).decode()
+
+
+def _cursor_release(releases: list[tuple], after: dict) -> int:
+    """Where in the trace's releases the cursor's release stands."""
+    for index, (release, dataset) in enumerate(releases):
+        if (dataset, release.tag) == (after["dataset"], after["tag"]):
+            return index
+    raise InvalidInput("the cursor names a release outside this trace", {"cursor": after})
+
+
+def _decode_trace_cursor(cursor: str) -> dict:
+    try:
+        position = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        return {**position, "record_id": uuid.UUID(position["record_id"]), "annotation_id": uuid.UUID(position["annotation_id"])}
+    except (ValueError, KeyError, TypeError):
+        raise InvalidInput("invalid cursor", {"cursor": cursor}) from None
 
 
 def impact(
@@ -191,8 +234,11 @@ def _summary(session: Session, release: ReleaseRow, dataset: str) -> ReleaseTrac
     )  # fmt: skip
 
 
-def _rows(session: Session, release: ReleaseRow, dataset: str) -> Iterator[TraceRow]:
-    rows = session.execute(
+def _rows(
+    session: Session, release: ReleaseRow, dataset: str, *, after: dict | None = None, limit: int | None = None
+) -> list[TraceRow] | Iterator[TraceRow]:
+    """The release's labels in (record, annotation) order; after a cursor's position and up to ``limit`` for a page."""
+    stmt = (
         select(
             ReleaseRevisionRow.record_id, ReleaseRevisionRow.annotation_id, AnnotationRow.question,
             RevisionRow.id, RevisionRow.revision, PrincipalRow.name, RevisionRow.source["kind"].as_string(),
@@ -204,8 +250,16 @@ def _rows(session: Session, release: ReleaseRow, dataset: str) -> Iterator[Trace
         .join(PrincipalRow, PrincipalRow.id == AnnotationRow.annotator_id)
         .where(ReleaseRevisionRow.release_id == release.id)
         .order_by(ReleaseRevisionRow.record_id, ReleaseRevisionRow.annotation_id)
-        .execution_options(yield_per=5000)
     )
+    if after is not None:
+        position = tuple_(ReleaseRevisionRow.record_id, ReleaseRevisionRow.annotation_id)
+        stmt = stmt.where(position > tuple_(literal(after["record_id"]), literal(after["annotation_id"])))
+    if limit is not None:
+        return list(_trace_rows(session.execute(stmt.limit(limit)), release, dataset))
+    return _trace_rows(session.execute(stmt.execution_options(yield_per=5000)), release, dataset)
+
+
+def _trace_rows(rows, release: ReleaseRow, dataset: str) -> Iterator[TraceRow]:
     for record_id, annotation_id, question, revision_id, revision, annotator, source, guideline in rows:
         yield TraceRow(
             dataset=dataset, tag=release.tag, record_id=record_id, annotation_id=annotation_id, question=question,

@@ -9,6 +9,7 @@ as REST-only, so a new route cannot be forgotten.
 """
 
 import re
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +25,10 @@ from tests.support.builders import TEXT_SCHEMA, chat_record, undone
 from tests.support.graphql import graphql, graphql_case, page_of, selection
 
 MISSING = "01a201c3-1130-71c9-83b9-f34b2d41811d"
+MODEL = "sft-model"  # a model name without '/': REST's path takes it as it is
+TRAINING_JOB = "job:training:sft"
+PRODUCER = "https://github.com/acme/trainer"
+RUN_EVENT = "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent"
 REST_ONLY = {
     ("POST", "/api/v1/datasets/{dataset_id}/imports"),  # a raw body; importRecords: test_graphql_import.py
     ("GET", "/api/v1/audit/export"),  # JSON Lines, streamed
@@ -38,7 +43,7 @@ POLICY_ACTIONS = frozenset(action.value for action in Action)
 VOLATILE = frozenset({"id", "apiKey", "keyId", "sha256", "previousSha256"})
 VARIABLE_TYPES = {"dataset_id": "UUID!", "record_id": "UUID!", "annotation_id": "UUID!", "principal_id": "UUID!",
                   "binding_id": "UUID!", "key_id": "String!", "tag": "String!", "base": "String!",
-                  "target": "String!"}
+                  "target": "String!", "name": "String!"}
 
 
 @dataclass(frozen=True)
@@ -186,7 +191,22 @@ OPS: dict[tuple[str, str], Op] = {
         f'eraseSubject(subjectId: "subject-in-A", input: $input) {{ {selection(dtos.ErasureOut)} }}',
         input_type="EraseSubjectInput!", params={"reason": "DSR-1"}, input={"reason": "DSR-1"}, on_dataset=False,
     ),
+    ("GET", "/api/v1/models"): read(f"models {{ {selection(dtos.ModelOut)} }}", on_dataset=False),
+    ("GET", "/api/v1/models/{name}"): read(f"model(name: $name) {{ {selection(dtos.ModelOut)} }}", on_dataset=False),
+    ("GET", "/api/v1/models/{name}/trace"): read(
+        f"modelTrace(name: $name) {{ {selection(dtos.ModelTrace)} }}", on_dataset=False
+    ),
+    ("GET", "/api/v1/impact"): read(
+        f'impact(subject: "subject-in-A") {{ {selection(dtos.ImpactOut)} }}', params={"subject": "subject-in-A"},
+        on_dataset=False,
+    ),
+    ("GET", "/api/v1/lineage"): read(
+        f'lineage(nodeId: "{TRAINING_JOB}") {{ {selection(dtos.LineageGraph)} }}', params={"nodeId": TRAINING_JOB},
+        on_dataset=False,
+    ),
 }
+# Operations on something outside the datasets, also tried on an id or name that does not exist.
+NOT_ON_DATASET_TARGETS = ("{principal_id}", "{name}")
 
 
 def test_every_rest_route_has_a_graphql_counterpart_or_is_named_rest_only():
@@ -200,10 +220,10 @@ def test_every_rest_route_has_a_graphql_counterpart_or_is_named_rest_only():
 
 
 @pytest.fixture
-def world(actors) -> dict[str, dict[str, str]]:
+def world(actors, settings) -> dict[str, dict[str, str]]:
     """Datasets A and B by the steward, each with a guideline, a record holding personal data and an
-    edited annotation, released as r1, then with a second record as r2; a principal to administer.
-    Path parameters per target: A, B and missing."""
+    edited annotation, released as r1, then with a second record as r2; a principal to administer;
+    a model, trained by a run that read release r1 of A. Path parameters per target: A, B and missing."""
     steward = actors(Role.DATA_STEWARD, "the-steward")
     ids = {}
     for name in ("A", "B"):
@@ -221,13 +241,34 @@ def world(actors) -> dict[str, dict[str, str]]:
                      "tag": "r1", "base": "r1", "target": "r2"}
     admin = actors(Role.ADMIN, "the-admin")
     target = admin.ok(admin.post("/api/v1/principals", {"name": "target", "roles": [{"role": "ml_engineer"}]}), 201)
+    train_on_r1_of_a(actors(Role.ML_ENGINEER, "the-engineer"), settings.lineage_namespace)
     shared = {"principal_id": target["principal"]["id"], "binding_id": target["principal"]["roles"][0]["id"],
-              "key_id": target["key"]["key_id"], "subject_id": "subject-in-A"}
+              "key_id": target["key"]["key_id"], "subject_id": "subject-in-A", "name": MODEL}
     ids["missing"] = {key: MISSING for key in ids["A"]} | {"principal_id": MISSING, "binding_id": MISSING,
-                                                           "key_id": "0000000000000000", "subject_id": "nobody"}
+                                                           "key_id": "0000000000000000", "subject_id": "nobody",
+                                                           "name": MISSING}
     for name in ("A", "B"):
         ids[name] |= shared
     return ids
+
+
+def train_on_r1_of_a(engineer, namespace: str) -> None:
+    """A training run, reported over OpenLineage as it starts and completes: job ``training:sft``
+    reads release r1 of dataset A (the catalog's namespace, the dataset's name, the tag as its
+    version) and writes model ``MODEL`` (an output whose ``datasetType`` is MODEL)."""
+    run_id = str(uuid.uuid4())
+    release = {"namespace": namespace, "name": "A", "facets": {"version": _facet(datasetVersion="r1")}}
+    model = {"namespace": "models", "name": MODEL,
+             "facets": {"datasetType": _facet(datasetType="MODEL"), "version": _facet(datasetVersion="v1")}}
+    for event_type, time in (("START", "2026-12-01T09:00:00Z"), ("COMPLETE", "2026-12-01T10:00:00Z")):
+        event = {"eventType": event_type, "eventTime": time, "producer": PRODUCER, "schemaURL": RUN_EVENT,
+                 "run": {"runId": run_id}, "job": {"namespace": "training", "name": "sft"},
+                 "inputs": [release], "outputs": [model]}  # fmt: skip
+        engineer.ok(engineer.post("/api/v1/lineage", event), 201)
+
+
+def _facet(**fields) -> dict:
+    return {"_producer": PRODUCER, "_schemaURL": "https://openlineage.io/spec/facets/1-0-0/Facet.json", **fields}
 
 
 def rest_outcome(caller, method: str, path: str, op: Op, ids: dict[str, str]) -> tuple:
@@ -278,7 +319,8 @@ def stable(value: Any) -> Any:
 def test_rest_and_graphql_agree_for_every_role(actors, sessions, world, method, path):
     op = OPS[(method, path)]
     is_write = op.document.startswith("mutation")
-    targets = ("A", "B", "missing") if op.on_dataset else ("A", "missing") if "{principal_id}" in path else ("A",)
+    outside = any(parameter in path for parameter in NOT_ON_DATASET_TARGETS)
+    targets = ("A", "B", "missing") if op.on_dataset else ("A", "missing") if outside else ("A",)
     callers = {role: actors(role, f"acting-{role.value}", on=[world["A"]["dataset_id"]]) for role in Role}
     with sessions() as session:
         head = session.scalar(select(func.coalesce(func.max(AuditEntryRow.seq), 0)))

@@ -11,6 +11,7 @@ from catalog.authz import Role
 from catalog.config import Settings
 from tests.support.builders import FULL_SCHEMA, pair_record
 from tests.support.graphql import graphql
+from tests.support.lineage import model_output, release_input, training_run
 
 # Each canary is something the default pattern scanner masks, and unique in the whole response.
 CANARIES = {
@@ -52,7 +53,7 @@ def readable_paths() -> list[str]:
 
 
 @pytest.fixture
-def world(actors):
+def world(actors, settings):
     steward = actors(Role.DATA_STEWARD, "stew")
     dataset = steward.dataset("sweep", FULL_SCHEMA)
     [record_id] = steward.records(dataset["id"], seeded_record())
@@ -68,9 +69,14 @@ def world(actors):
     raw += str(steward.ok(steward.get(f"/api/v1/records/{record_id}/annotations")))
     raw += str(steward.ok(steward.get(f"{path}/history")))
     assert all(canary in raw for canary in CANARIES.values())  # raw readers get every canary
+    steward.ok(steward.post(f"/api/v1/datasets/{dataset['id']}/releases", {"tag": "r1"}), 201)
+    run = training_run([release_input(settings.lineage_namespace, "sweep", "r1")], [model_output("sweep-model")])
+    trainer = actors(Role.ML_ENGINEER, "trainer")
+    trainer.ok(trainer.post("/api/v1/lineage", run), 201)
     principal = steward.ok(steward.get("/api/v1/me"))
     return {"dataset_id": dataset["id"], "record_id": record_id, "annotation_id": annotation["id"],
-            "principal_id": principal["id"]}
+            "principal_id": principal["id"], "tag": "r1", "base": "r1", "target": "r1", "name": "sweep-model",
+            "node_id": "job:training:sft"}  # fmt: skip
 
 
 @pytest.mark.parametrize("role", SWEPT_ROLES)
@@ -85,10 +91,17 @@ def test_no_canary_reaches_a_role_without_read_raw_through_any_endpoint(actors, 
     assert swept >= 5  # the sweep really read records, annotations and the dataset
 
 
+RELEASE_FIELDS = ("releases", "release", "releaseProfile", "releaseDiff", "releaseManifest", "releaseRows")
 # The value of each required argument in the schema, by field: a field added with a required
 # argument fails the sweep until it is named here.
-GRAPHQL_ARGUMENTS = {("dataset", "id"): "dataset_id", ("record", "id"): "record_id",
-                     ("annotation", "id"): "annotation_id", ("principal", "id"): "principal_id"}
+GRAPHQL_ARGUMENTS = {
+    ("dataset", "id"): "dataset_id", ("record", "id"): "record_id", ("annotation", "id"): "annotation_id",
+    ("principal", "id"): "principal_id", ("model", "name"): "name", ("modelTrace", "name"): "name",
+    ("modelTraceRows", "name"): "name", ("lineage", "nodeId"): "node_id",
+    **{(field, "datasetId"): "dataset_id" for field in RELEASE_FIELDS},
+    **{(field, "tag"): "tag" for field in RELEASE_FIELDS},
+    ("releaseDiff", "base"): "base", ("releaseDiff", "target"): "target",
+}  # fmt: skip
 
 
 def every_readable_field(world: dict) -> str:

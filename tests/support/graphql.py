@@ -16,7 +16,8 @@ from catalog.label_schema import LabelSchema
 # Free-form JSON in both APIs: their contents are data, not field names. (A release diff's
 # ``examples`` is JSON too, but its keys are single words; a contamination's are DTOs.)
 JSON_FIELDS = frozenset(
-    {"label_schema", "value", "metadata", "details", "split_counts", "override", "categorical", "numeric"}
+    {"label_schema", "value", "metadata", "details", "split_counts", "override", "categorical", "numeric",
+     "by_source", "guideline_versions"}
 )
 _JSON_MODELS = (LabelSchema,)
 
