@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -57,7 +57,12 @@ def derive(session: Session, row: LineageEventRow, event: Event, rules: ModelRul
 
 
 def rebuild(session: Session, rules: ModelRules) -> int:
-    """Derive everything again from the raw events, oldest first; the derived tables must be empty."""
+    """Drop the derived graph and derive it again from the raw events, oldest first.
+
+    Inputs are linked to the releases that exist now, so an event received before the release
+    it names was cut is linked too."""
+    for model in (ModelVersionRow, LineageIoRow, LineageRunRow, LineageDatasetRow, LineageJobRow):
+        session.execute(delete(model))
     count = 0
     for row in session.scalars(select(LineageEventRow).order_by(LineageEventRow.id).execution_options(yield_per=500)):
         derive(session, row, parse_event(row.payload), rules)
