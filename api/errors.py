@@ -21,7 +21,8 @@ STATUS_BY_CODE = {
     "INVALID_INPUT": 422,
     "INVALID_EVENT": 400,  # an OpenLineage event that breaks the spec: 400, as Marquez answers
 }
-_CODE_BY_HTTP_STATUS = {status: code for code, status in STATUS_BY_CODE.items()}
+# A framework's HTTPException gets the code of its status; 400 stays generic (INVALID_EVENT is lineage's).
+_CODE_BY_HTTP_STATUS = {status: code for code, status in STATUS_BY_CODE.items() if code != "INVALID_EVENT"}
 CONCURRENT_CHANGE = "the change conflicts with data written concurrently"
 log = get_logger(__name__)
 

@@ -1,9 +1,13 @@
-"""The ``labeltrail`` command line. Each command owns its transaction(s)."""
+"""The catalog's commands. Each command owns its transaction(s).
+
+The ``labeltrail`` program is ``lineage/cli.py``: these commands, plus ``serve`` and ``worker``,
+which run lineage's event delivery.
+"""
 
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Protocol
 
 import typer
 from tqdm import tqdm
@@ -19,8 +23,8 @@ from catalog.db import transaction
 from catalog.dtos import AuditSealOut
 from catalog.errors import DomainError
 from catalog.importing.formats import Format
-from catalog.importing.importer import run_import
-from catalog.importing.reading import open_file
+from catalog.importing.importer import Importer
+from catalog.importing.reading import iter_items, open_file
 from catalog.logging import configure_logging
 from catalog.masking_worker import MaskingLoop
 from catalog.services import datasets, principals
@@ -63,6 +67,7 @@ def import_file(
     configure_logging(settings.log_level, settings.log_json)
     batch_size = batch_size or settings.import_batch_size
     committed = 0  # batches: each commits whole, and stays when a later one fails
+    importer = None
     try:
         with transaction(cli_support.sessions()) as session, open_file(file) as stream:
 
@@ -73,12 +78,8 @@ def import_file(
                     committed += 1
 
             principal = actor_named(session, actor)
-            report = run_import(
+            importer = Importer(
                 session,
-                stream=stream,
-                batch_size=batch_size,
-                checkpoint=checkpoint,
-                progress=lambda items: tqdm(items, unit=" items", disable=not sys.stderr.isatty()),
                 principal=principal,
                 dataset_id=datasets.find_dataset_id(session, principal=principal, name=dataset),
                 fmt=format,
@@ -87,19 +88,30 @@ def import_file(
                 dry_run=dry_run,
                 question=question,
             )
+            items = tqdm(iter_items(stream), unit=" items", disable=not sys.stderr.isatty())
+            report = importer.run(items, batch_size=batch_size, checkpoint=checkpoint)
             if dry_run:
                 session.rollback()
-    except DomainError as error:
+    except Exception as error:
         if committed:
-            typer.secho(
-                f"note: {committed} batch(es) of up to {batch_size} item(s) were committed before this error "
-                "and stay imported; the failing batch wrote nothing",
-                err=True,
-            )
-        fail(error)
+            _partly_imported(importer, error, committed, batch_size)
+        if isinstance(error, DomainError):
+            fail(error)
+        raise
     typer.echo(json.dumps(report.__dict__, indent=2))
     if report.rejected:
         raise typer.Exit(1)
+
+
+def _partly_imported(importer: Importer, error: Exception, committed: int, batch_size: int) -> None:
+    """Batches committed before the error stay: say so, and record the run as failed."""
+    with transaction(cli_support.sessions()) as session:
+        importer.record_failure(session, error)
+    typer.secho(
+        f"note: {committed} batch(es) of up to {batch_size} item(s) were committed before this error "
+        "and stay imported; the failing batch wrote nothing",
+        err=True,
+    )
 
 
 @app.command("verify")
@@ -118,20 +130,38 @@ def verify_command(
     typer.echo(str(outcome))
 
 
-@app.command("serve")
-def serve(host: str | None = None, port: int | None = None) -> None:
-    """Serve the REST API, masking new records in the background (run `labeltrail db upgrade` first)."""
+def masking_loop() -> MaskingLoop:
+    """The background thread `labeltrail serve` masks new records in."""
+    settings = cli_support.current_settings()
+    return MaskingLoop(
+        cli_support.sessions(), settings.scanner_config(),
+        batch_size=settings.pii_batch_size, interval=settings.pii_interval_seconds,
+    )  # fmt: skip
+
+
+class Background(Protocol):
+    """A thread that runs beside the server until stopped."""
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+def run_server(host: str | None, port: int | None, background: list[Background]) -> None:
+    """Serve the REST API with the ``background`` threads beside it.
+
+    The `serve` command is assembled above the catalog (``lineage/cli.py``): its threads include
+    lineage's event delivery, which the catalog cannot import.
+    """
     import uvicorn
 
     settings = cli_support.current_settings()
-    masking = MaskingLoop(
-        cli_support.sessions(), settings.scanner_config(),
-        batch_size=settings.pii_batch_size, interval=settings.pii_interval_seconds,
-    )
-    masking.start()
+    for thread in background:
+        thread.start()
     # By import string: the catalog never imports the API package above it.
     uvicorn.run(
         "api.app:create_app", factory=True, host=host or settings.host, port=port or settings.port,
         access_log=False,  # the app logs each request itself, as structured JSON
     )
-    masking.stop()
+    for thread in background:
+        thread.stop()

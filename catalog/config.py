@@ -43,6 +43,10 @@ class Settings(BaseSettings):
         default=None, description="a regular expression: output datasets whose name matches are models"
     )
     lineage_max_depth: int = Field(default=20, ge=1, le=100, description="deepest walk from a model to its releases")
+    lineage_interval_seconds: float = Field(default=5.0, gt=0, description="between passes over the outbox")
+    lineage_retry_max_seconds: float = Field(
+        default=3600.0, gt=0, description="longest wait before a failed delivery is retried"
+    )
     graphql_max_depth: int = Field(default=12, ge=1, description="deepest nesting of fields in a GraphQL operation")
     graphql_max_tokens: int = Field(default=2000, ge=1, description="largest GraphQL document, in lexer tokens")
     graphql_max_aliases: int = Field(default=15, ge=0, description="most aliased fields in a GraphQL operation")

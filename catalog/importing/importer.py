@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from catalog import audit
+from catalog import audit, outbox
 from catalog.authz import Action, Principal, require
 from catalog.dtos import SourceKind
 from catalog.errors import InvalidInput
@@ -67,7 +67,11 @@ class _Good:
 
 
 class Importer:
-    """Imports one file's items into one dataset. ``checkpoint`` ends each batch (commit, or no-op)."""
+    """Imports one file's items into one dataset. ``checkpoint`` ends each batch (commit, or no-op).
+
+    A run that writes ends with its outbox row and a last checkpoint; a run that fails after
+    checkpoints committed batches gets a FAIL row from :meth:`record_failure`.
+    """
 
     def __init__(
         self,
@@ -82,6 +86,7 @@ class Importer:
         question: str | None = None,
     ) -> None:
         self.session, self.principal, self.fmt = session, principal, fmt
+        self.started_at, self.dataset_id = utcnow(), dataset_id  # the id outlives a rollback; the row does not
         self.dataset: DatasetRow = visible_dataset(session, principal, dataset_id)
         require(principal, Action.IMPORT_RUN, dataset_id=dataset_id)
         self.question = _response_question(self.dataset, fmt, question)
@@ -96,8 +101,28 @@ class Importer:
             checkpoint()
         if self.report.sync:
             self._retire_missing()
-            checkpoint()
+        if not self.report.dry_run:
+            outbox.record(self.session, kind=outbox.Kind.IMPORT, facts=self._facts(), started_at=self.started_at)
+        checkpoint()
         return self.report
+
+    def record_failure(self, session: Session, error: BaseException) -> None:
+        """The FAIL row of a run that committed batches and then failed, in ``session``'s own
+        transaction (the run's has rolled back). The error is named by its type: its message may
+        quote the file."""
+        facts = {**self._facts(), "error": type(error).__name__}
+        outbox.record(session, kind=outbox.Kind.IMPORT, facts=facts, started_at=self.started_at, outcome=outbox.FAIL)
+
+    def _facts(self) -> dict[str, Any]:
+        counts = (
+            "read", "records_added", "records_matched", "records_retired", "records_replaced", "annotations_added",
+            "annotations_revised", "annotations_unchanged", "rejected", "conflicted",
+        )  # fmt: skip
+        return {
+            "dataset_id": str(self.dataset_id), "file": self.source["file"], "format": self.report.format,
+            "sync": self.report.sync, "guideline_version": self.guideline_version,
+            "counts": {name: getattr(self.report, name) for name in counts},
+        }  # fmt: skip
 
     def _import_batch(self, batch: list[Item | Unreadable]) -> None:
         good = [parsed for parsed in map(self._validate, batch) if parsed is not None]

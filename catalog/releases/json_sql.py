@@ -67,3 +67,21 @@ def _scalar_text_sqlite(element, compiler, **kw) -> str:
 @compiles(json_scalar_text, "postgresql")
 def _scalar_text_postgresql(element, compiler, **kw) -> str:
     return f"(({_arg(element, compiler, **kw)}) #>> '{{}}')"
+
+
+class json_text(FunctionElement):
+    """A JSON value as its JSON text, to group on (SQLite stores JSON as text; jsonb is cast)."""
+
+    type = Text()
+    inherit_cache = True
+    name = "json_text"
+
+
+@compiles(json_text, "sqlite")
+def _json_text_sqlite(element, compiler, **kw) -> str:
+    return f"json({_arg(element, compiler, **kw)})"
+
+
+@compiles(json_text, "postgresql")
+def _json_text_postgresql(element, compiler, **kw) -> str:
+    return f"(({_arg(element, compiler, **kw)})::text)"

@@ -13,13 +13,14 @@ session carries (``SCANNER_KEY``); imported ones wait for the worker, like their
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from functools import partial
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, insert, or_, select
 from sqlalchemy.orm import Session
 
-from catalog import audit
+from catalog import audit, outbox
 from catalog.models import PiiFindingRow, RecordRow, RevisionRow, new_id, utcnow
 from catalog.services.principals import system_principal
 from pii import Finding, Masked, Replacement, ScannerConfig, get_scanner
@@ -69,7 +70,9 @@ def outdated(dataset_id: uuid.UUID, detector_version: str) -> ColumnElement[bool
 def mask_batch(
     session: Session, *, scan: Scan, detector_version: str, limit: int, which: ColumnElement[bool]
 ) -> MaskRun:
-    """Mask up to ``limit`` records matching ``which`` in the session's transaction."""
+    """Mask up to ``limit`` records matching ``which`` in the session's transaction, with the
+    batch's audit entry and its outbox row (a batch is one masking run for OpenLineage)."""
+    started = utcnow()
     rows = session.scalars(
         select(RecordRow)
         .where(which)
@@ -101,7 +104,22 @@ def mask_batch(
         session, actor=system_principal(session), action="pii:mask", resource="records",
         details={"records": len(rows), "findings": len(findings), "detector_version": detector_version},
     )
+    _announce(session, rows, findings, detector_version, started)
     return MaskRun(records=len(rows), findings=len(findings))
+
+
+def _announce(
+    session: Session, rows: Sequence[RecordRow], findings: list[dict[str, Any]], detector_version: str, started: datetime
+) -> None:
+    """The batch's outbox row: records and findings per dataset."""
+    datasets: dict[str, dict[str, int]] = {}
+    dataset_of = {row.id: str(row.dataset_id) for row in rows}
+    for row in rows:
+        datasets.setdefault(dataset_of[row.id], {"records": 0, "findings": 0})["records"] += 1
+    for finding in findings:
+        datasets[dataset_of[finding["record_id"]]]["findings"] += 1
+    facts = {"detector_version": detector_version, "datasets": datasets}
+    outbox.record(session, kind=outbox.Kind.MASKING, facts=facts, started_at=started)
 
 
 def free_texts(content: dict[str, Any], meta: dict[str, Any]) -> list[tuple[str, str]]:

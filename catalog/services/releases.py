@@ -9,12 +9,13 @@ refusal. After that the release is only ever read.
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from catalog import audit
+from catalog import audit, outbox
 from catalog.authz import Action, Principal, may_read_raw, require
 from catalog.dtos import (
     ContaminationOut,
@@ -36,6 +37,7 @@ from catalog.releases.diff import changes
 from catalog.releases.gates import ReleaseFacts, ReleasePolicy, evaluate
 from catalog.releases.manifest import Leaf, merkle_root
 from catalog.releases.manifest_rows import ReleasedLabel, leaves, releasable_labels
+from catalog.releases.features import fill_features
 from catalog.releases.profile import build_profile
 from catalog.services.datasets import find_dataset_id, visible_dataset
 from catalog.services.masking import MASKED
@@ -52,6 +54,7 @@ def cut_release(
     session: Session, *, principal: Principal, dataset_id: uuid.UUID, data: ReleaseCreate, policy: ReleasePolicy
 ) -> ReleaseOut:
     """Cut release ``data.tag`` of the dataset, or refuse it with every failing gate named."""
+    started = utcnow()
     dataset = visible_dataset(session, principal, dataset_id)
     require(principal, Action.RELEASE_CREATE, dataset_id=dataset_id)
     if data.override is not None:
@@ -66,7 +69,9 @@ def cut_release(
     session.add(row)
     session.flush()
     _write_manifest(session, row.id, manifest, labels)
-    row.profile = build_profile(session, row.id, LabelSchema.model_validate(dataset.label_schema)).model_dump()
+    schema = LabelSchema.model_validate(dataset.label_schema)
+    fill_features(session, row.id, schema)
+    row.profile = build_profile(session, row.id, schema).model_dump()
     found = contamination.find_contamination(
         _prompts(session, row.id), benchmark=_benchmark_prompts(session, benchmark_ids),
         threshold=policy.near_duplicate_threshold,
@@ -77,6 +82,7 @@ def cut_release(
     row.override = _override(principal, data, gates)
     session.flush()
     _audit_cut(session, principal, row)
+    _announce_cut(session, row, started)
     return _to_dto(row, {principal.id: principal.name})
 
 
@@ -292,6 +298,15 @@ def _audit_cut(session: Session, principal: Principal, row: ReleaseRow) -> None:
             session, actor=principal, action=Action.RELEASE_OVERRIDE, resource=f"release:{row.id}",
             dataset_id=row.dataset_id, details={"tag": row.tag, **row.override},
         )  # fmt: skip
+
+
+def _announce_cut(session: Session, row: ReleaseRow, started: datetime) -> None:
+    """The release's outbox row, written once the gates passed: a refused release raises before it."""
+    facts = {
+        "dataset_id": str(row.dataset_id), "release_id": str(row.id), "tag": row.tag, "root": row.root,
+        "records": row.records, "annotations": row.annotations, "overridden": row.override is not None,
+    }  # fmt: skip
+    outbox.record(session, kind=outbox.Kind.RELEASE, facts=facts, started_at=started)
 
 
 def _to_dto(row: ReleaseRow, names: dict[uuid.UUID, str]) -> ReleaseOut:

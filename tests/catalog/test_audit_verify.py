@@ -268,7 +268,7 @@ def test_an_untouched_history_verifies_with_a_one_line_summary(cli, history):
     lines = result.stdout.splitlines()
     assert len(lines) == 1
     assert re.fullmatch(
-        rf"intact: 3 records, 3 annotations, 5 revisions, {history.entries} audit entries, {len(history.seals)} seals",
+        rf"intact: 3 records, 3 annotations, 5 revisions, 0 releases, {history.entries} audit entries, {len(history.seals)} seals",
         lines[0],
     ), lines[0]
 
