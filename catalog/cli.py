@@ -15,6 +15,7 @@ from tqdm import tqdm
 from catalog import migrate
 from catalog.cli_access import audit_app, keys_app, users_app
 from catalog.cli_pii import erase, pii_app
+from catalog.cli_models import trace
 from catalog.cli_releases import diff, export, release
 from catalog import cli_support
 from catalog.cli_support import actor as actor_named
@@ -42,6 +43,7 @@ app.command("erase")(erase)
 app.command("release")(release)
 app.command("diff")(diff)
 app.command("export")(export)
+app.command("trace")(trace)
 
 
 @db_app.command("upgrade")

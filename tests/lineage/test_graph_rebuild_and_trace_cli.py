@@ -1,4 +1,7 @@
-"""The derived graph is a cache of the raw events: rebuilt from them alone, it is the same."""
+"""The derived graph is a cache of the raw events (rebuilt from them alone, it is the same), and
+`labeltrail trace` reads it."""
+
+import json
 
 from sqlalchemy import select
 
@@ -42,3 +45,21 @@ def test_rebuilding_from_the_raw_events_gives_the_same_graph(actors, sessions, s
         assert rebuild(session, ModelRules.from_settings(settings)) == 2
         session.flush()
         assert snapshot(session) == before
+
+
+def test_labeltrail_trace_prints_the_releases_and_the_rows_behind_a_model(actors, cli, settings):
+    steward = actors(Role.DATA_STEWARD, "stew")
+    dataset = steward.dataset("traced", TEXT_SCHEMA)
+    [record_id] = steward.records(dataset["id"], chat_record("Hi"))
+    steward.annotate(record_id, "response", "Hello")
+    steward.ok(steward.post(f"/api/v1/datasets/{dataset['id']}/releases", {"tag": "v1"}), 201)
+    engineer = actors(Role.ML_ENGINEER, "mle")
+    run = training_run([release_input(settings.lineage_namespace, "traced", "v1")], [model_output("m1")])
+    engineer.ok(engineer.post("/api/v1/lineage", run), 201)
+    summary = cli("trace", "m1")
+    assert summary.exit_code == 0, summary.output
+    assert [r["tag"] for r in json.loads(summary.output)["releases"]] == ["v1"]
+    rows = cli("trace", "m1", "--rows").output.splitlines()
+    assert [json.loads(row)["record_id"] for row in rows] == [record_id]
+    missing = cli("trace", "nope")
+    assert missing.exit_code == 2 and "model 'nope' not found" in missing.stderr
