@@ -337,8 +337,7 @@ class ReleaseRevisionRow(Base):
         Index("ix_release_revisions_release_id_record_id", "release_id", "record_id"),
         UniqueConstraint("release_id", "annotation_id"),
         Index("ix_release_revisions_provenance", "release_id", "source_kind", "annotator_id", "guideline_version"),
-        Index("ix_release_revisions_choices", "release_id", "question", "choice"),
-        Index("ix_release_revisions_lengths", "release_id", "question", "response_chars"),
+        Index("ix_release_revisions_answers", "release_id", "question", "choice", "response_chars"),
     )
 
     release_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("releases.id"), primary_key=True)

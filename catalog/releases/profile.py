@@ -16,7 +16,7 @@ import uuid
 from collections import Counter, defaultdict
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from catalog.dtos import Profile
@@ -32,8 +32,7 @@ def build_profile(session: Session, release_id: uuid.UUID, schema: LabelSchema) 
     numeric: dict[str, Counter] = defaultdict(Counter)
     records = _record_features(session, release_id, categorical, numeric)
     annotations = _annotation_features(session, release_id, categorical)
-    _label_values(session, release_id, {q.name: q.kind for q in schema.questions}, categorical)
-    _response_lengths(session, release_id, numeric)
+    _answers(session, release_id, {q.name: q.kind for q in schema.questions}, categorical, numeric)
     _pii_entities(session, release_id, categorical)
     return Profile(
         records=records,
@@ -71,11 +70,15 @@ def _annotation_features(session, release_id, categorical) -> int:
     return total
 
 
-def _label_values(session, release_id, kinds: dict[str, str], categorical) -> None:
-    grouped = _grouped(release_id, ReleaseRevisionRow, ReleaseRevisionRow.question, ReleaseRevisionRow.choice)
-    for question, choice, n in session.execute(grouped.where(ReleaseRevisionRow.choice.is_not(None))):
-        for feature, category in _choices(question, kinds.get(question), json.loads(choice)):
-            categorical[feature][category] += n
+def _answers(session, release_id, kinds: dict[str, str], categorical, numeric) -> None:
+    """Label values and text lengths in one scan: each label has a choice or a length, never both."""
+    columns = (ReleaseRevisionRow.question, ReleaseRevisionRow.choice, ReleaseRevisionRow.response_chars)
+    for question, choice, chars, n in session.execute(_grouped(release_id, ReleaseRevisionRow, *columns)):
+        if choice is not None:
+            for feature, category in _choices(question, kinds.get(question), json.loads(choice)):
+                categorical[feature][category] += n
+        if chars is not None:
+            numeric["response_length"][float(chars)] += n
 
 
 def _choices(question: str, kind: str | None, value: Any) -> list[tuple[str, str]]:
@@ -88,18 +91,11 @@ def _choices(question: str, kind: str | None, value: Any) -> list[tuple[str, str
     return [(f"label:{question}", str(option)) for option in options]
 
 
-def _response_lengths(session, release_id, numeric) -> None:
-    grouped = _grouped(release_id, ReleaseRevisionRow, ReleaseRevisionRow.response_chars)
-    for chars, n in session.execute(grouped.where(ReleaseRevisionRow.response_chars.is_not(None))):
-        numeric["response_length"][float(chars)] += n
-
-
 def _pii_entities(session, release_id, categorical) -> None:
     grouped = (
         select(PiiFindingRow.entity_type, func.count())
         .select_from(PiiFindingRow)
-        .join(ReleaseRecordRow, ReleaseRecordRow.record_id == PiiFindingRow.record_id)
-        .where(ReleaseRecordRow.release_id == release_id)
+        .join(ReleaseRecordRow, and_(ReleaseRecordRow.release_id == release_id, ReleaseRecordRow.record_id == PiiFindingRow.record_id))
         .group_by(PiiFindingRow.entity_type)
     )
     for entity_type, n in session.execute(grouped):

@@ -35,8 +35,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("guideline_version", sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column("choice", sa.String(length=500), nullable=True))
         batch_op.add_column(sa.Column("response_chars", sa.Integer(), nullable=True))
-        batch_op.create_index("ix_release_revisions_choices", ["release_id", "question", "choice"], unique=False)
-        batch_op.create_index("ix_release_revisions_lengths", ["release_id", "question", "response_chars"], unique=False)
+        batch_op.create_index("ix_release_revisions_answers", ["release_id", "question", "choice", "response_chars"], unique=False)
         batch_op.create_index("ix_release_revisions_provenance", ["release_id", "source_kind", "annotator_id", "guideline_version"], unique=False)
         batch_op.create_foreign_key(batch_op.f("fk_release_revisions_annotator_id_principals"), "principals", ["annotator_id"], ["id"])
 
@@ -46,8 +45,7 @@ def downgrade() -> None:
     with op.batch_alter_table("release_revisions", schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f("fk_release_revisions_annotator_id_principals"), type_="foreignkey")
         batch_op.drop_index("ix_release_revisions_provenance")
-        batch_op.drop_index("ix_release_revisions_lengths")
-        batch_op.drop_index("ix_release_revisions_choices")
+        batch_op.drop_index("ix_release_revisions_answers")
         batch_op.drop_column("response_chars")
         batch_op.drop_column("choice")
         batch_op.drop_column("guideline_version")
