@@ -35,6 +35,7 @@ bench: install $(VENV)/.bench-installed
 	LABELTRAIL_BENCH_POSTGRES_URL="$(PG_TEST_URL)" $(BIN)/python benchmarks/audit.py
 	LABELTRAIL_BENCH_POSTGRES_URL="$(PG_TEST_URL)" $(BIN)/python benchmarks/graphql.py
 	LABELTRAIL_BENCH_POSTGRES_URL="$(PG_TEST_URL)" $(BIN)/python benchmarks/shift.py
+	LABELTRAIL_BENCH_POSTGRES_URL="$(PG_TEST_URL)" $(BIN)/python benchmarks/trace.py
 
 # Benchmarks compare against other tools (Evidently); those stay out of the runtime install.
 # The lock is complete, so --no-deps (pip otherwise trips over extras such as pandas[parquet]).

@@ -13,7 +13,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterator
 
-from sqlalchemy import func, literal, select, tuple_
+from sqlalchemy import String, func, literal, select, tuple_, type_coerce
 from sqlalchemy.orm import Session
 
 from catalog.authz import Action, Principal, require, scope_datasets
@@ -210,16 +210,21 @@ def _visible_releases(session: Session, principal: Principal, release_ids: list[
 
 
 def _summary(session: Session, release: ReleaseRow, dataset: str) -> ReleaseTrace:
-    """Counts of the release's labels by source, annotator and guideline version, in one GROUP BY."""
-    source = RevisionRow.source["kind"].as_string()
-    rows = session.execute(
-        select(source, PrincipalRow.name, RevisionRow.guideline_version, func.count())
+    """Counts of the release's labels by source, annotator and guideline version, in one GROUP BY
+    (by annotator id; the few names are joined to the groups, not to every label)."""
+    source = RevisionRow.source["kind"].as_string().label("source")
+    grouped = (
+        select(source, AnnotationRow.annotator_id, RevisionRow.guideline_version, func.count().label("n"))
         .select_from(ReleaseRevisionRow)
         .join(RevisionRow, RevisionRow.id == ReleaseRevisionRow.revision_id)
         .join(AnnotationRow, AnnotationRow.id == ReleaseRevisionRow.annotation_id)
-        .join(PrincipalRow, PrincipalRow.id == AnnotationRow.annotator_id)
         .where(ReleaseRevisionRow.release_id == release.id)
-        .group_by(source, PrincipalRow.name, RevisionRow.guideline_version)
+        .group_by(source, AnnotationRow.annotator_id, RevisionRow.guideline_version)
+        .subquery()
+    )
+    rows = session.execute(
+        select(grouped.c.source, PrincipalRow.name, grouped.c.guideline_version, grouped.c.n)
+        .join(PrincipalRow, PrincipalRow.id == grouped.c.annotator_id)
     ).all()
     by_source: dict[str, int] = defaultdict(int)
     guidelines: dict[str, int] = defaultdict(int)
@@ -237,12 +242,15 @@ def _summary(session: Session, release: ReleaseRow, dataset: str) -> ReleaseTrac
 def _rows(
     session: Session, release: ReleaseRow, dataset: str, *, after: dict | None = None, limit: int | None = None
 ) -> list[TraceRow] | Iterator[TraceRow]:
-    """The release's labels in (record, annotation) order; after a cursor's position and up to ``limit`` for a page."""
+    """The release's labels in (record, annotation) order; after a cursor's position and up to ``limit`` for a page.
+
+    Read on the session's connection, not through the ORM, and the ids as the driver returns them
+    (text on SQLite): building a UUID object per id per row cost more than the query."""
     stmt = (
         select(
-            ReleaseRevisionRow.record_id, ReleaseRevisionRow.annotation_id, AnnotationRow.question,
-            RevisionRow.id, RevisionRow.revision, PrincipalRow.name, RevisionRow.source["kind"].as_string(),
-            RevisionRow.guideline_version,
+            type_coerce(ReleaseRevisionRow.record_id, String), type_coerce(ReleaseRevisionRow.annotation_id, String),
+            AnnotationRow.question, type_coerce(RevisionRow.id, String), RevisionRow.revision, PrincipalRow.name,
+            RevisionRow.source["kind"].as_string(), RevisionRow.guideline_version,
         )  # fmt: skip
         .select_from(ReleaseRevisionRow)
         .join(RevisionRow, RevisionRow.id == ReleaseRevisionRow.revision_id)
@@ -254,15 +262,16 @@ def _rows(
     if after is not None:
         position = tuple_(ReleaseRevisionRow.record_id, ReleaseRevisionRow.annotation_id)
         stmt = stmt.where(position > tuple_(literal(after["record_id"]), literal(after["annotation_id"])))
+    connection = session.connection()
     if limit is not None:
-        return list(_trace_rows(session.execute(stmt.limit(limit)), release, dataset))
-    return _trace_rows(session.execute(stmt.execution_options(yield_per=5000)), release, dataset)
+        return list(_trace_rows(connection.execute(stmt.limit(limit)), release.tag, dataset))
+    return _trace_rows(connection.execute(stmt.execution_options(yield_per=5000)), release.tag, dataset)
 
 
-def _trace_rows(rows, release: ReleaseRow, dataset: str) -> Iterator[TraceRow]:
+def _trace_rows(rows, tag: str, dataset: str) -> Iterator[TraceRow]:
     for record_id, annotation_id, question, revision_id, revision, annotator, source, guideline in rows:
         yield TraceRow(
-            dataset=dataset, tag=release.tag, record_id=record_id, annotation_id=annotation_id, question=question,
+            dataset=dataset, tag=tag, record_id=record_id, annotation_id=annotation_id, question=question,
             revision_id=revision_id, revision=revision, annotator=annotator, source=source or NONE,
             guideline_version=guideline,
         )  # fmt: skip
