@@ -8,7 +8,9 @@ import typer
 
 from catalog import cli as catalog_cli
 from catalog import cli_support
+from catalog.db import transaction
 from catalog.logging import configure_logging
+from lineage.derive import ModelRules, rebuild
 from lineage.delivery import ALL, DeliveryLoop, configured_delivery, deliver_due, waiting
 
 app = typer.Typer(help=catalog_cli.app.info.help, no_args_is_help=True)
@@ -50,3 +52,16 @@ def worker(
         DeliveryLoop(sessions, delivery, interval=settings.lineage_interval_seconds).run()
     except KeyboardInterrupt:
         typer.echo("stopped")
+
+
+lineage_app = typer.Typer(help="The lineage graph derived from the OpenLineage events received.", no_args_is_help=True)
+app.add_typer(lineage_app, name="lineage")
+
+
+@lineage_app.command("rebuild")
+def rebuild_graph() -> None:
+    """Derive the lineage graph again from the raw events (after an upgrade, or to link releases cut later)."""
+    settings = cli_support.current_settings()
+    with transaction(cli_support.sessions()) as session:
+        replayed = rebuild(session, ModelRules.from_settings(settings))
+    typer.echo(f"{replayed} events replayed")

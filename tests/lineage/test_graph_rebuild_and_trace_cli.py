@@ -4,6 +4,10 @@
 import json
 
 from sqlalchemy import select
+from typer.testing import CliRunner
+
+import catalog.cli_support
+import lineage.cli
 
 from catalog.authz import Role
 from catalog.models import LineageDatasetRow, LineageIoRow, LineageJobRow, LineageRunRow, ModelVersionRow
@@ -63,3 +67,13 @@ def test_labeltrail_trace_prints_the_releases_and_the_rows_behind_a_model(actors
     assert [json.loads(row)["record_id"] for row in rows] == [record_id]
     missing = cli("trace", "nope")
     assert missing.exit_code == 2 and "model 'nope' not found" in missing.stderr
+
+
+def test_labeltrail_lineage_rebuild_replays_every_event(actors, monkeypatch, sessions, settings):
+    engineer = actors(Role.ML_ENGINEER, "mle")
+    engineer.ok(engineer.post("/api/v1/lineage", training_run([], [model_output("m2")])), 201)
+    monkeypatch.setattr(catalog.cli_support, "sessions", lambda: sessions)
+    monkeypatch.setattr(catalog.cli_support, "current_settings", lambda: settings)
+    result = CliRunner().invoke(lineage.cli.app, ["lineage", "rebuild"])
+    assert result.exit_code == 0 and result.output.strip() == "1 events replayed", result.output
+    assert [m["name"] for m in engineer.ok(engineer.get("/api/v1/models"))] == ["m2"]
