@@ -11,9 +11,11 @@ export TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS :=
 
 install: $(STAMP)
 
+# The locks are complete (every dependency pinned and hashed), so pip installs them with --no-deps:
+# resolving again, it would trip over extras the lock pins without them (smart-open[http]).
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps --require-hashes -r requirements.lock
 	$(BIN)/pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
@@ -38,7 +40,6 @@ bench: install $(VENV)/.bench-installed
 	LABELTRAIL_BENCH_POSTGRES_URL="$(PG_TEST_URL)" $(BIN)/python benchmarks/trace.py
 
 # Benchmarks compare against other tools (Evidently); those stay out of the runtime install.
-# The lock is complete, so --no-deps (pip otherwise trips over extras such as pandas[parquet]).
 $(VENV)/.bench-installed: requirements-bench.lock $(STAMP)
 	$(BIN)/pip install --quiet --no-deps --require-hashes -r requirements-bench.lock
 	touch $@
