@@ -109,7 +109,10 @@ def test_an_untouched_release_verifies(verify, released):
 @pytest.mark.parametrize(
     ("sql", "expected"),
     [
-        ("UPDATE release_records SET split = 'test'", "leaf 0 does not hash to its recorded leaf_sha256"),
+        (
+            "UPDATE release_records SET split = CASE WHEN split = 'test' THEN 'train' ELSE 'test' END",
+            "leaf 0 does not hash to its recorded leaf_sha256",
+        ),
         ("DELETE FROM release_revisions", "leaf 0 does not hash to its recorded leaf_sha256"),
         (f"UPDATE releases SET root = '{'ab' * 32}'", "the manifest does not hash to the release's root"),
         ("UPDATE release_records SET position = 7", "should hold 1 leaves at positions 0..0"),
