@@ -28,10 +28,10 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, insert
 from sqlalchemy.engine import make_url
@@ -103,6 +103,21 @@ def postgres_answers(url: str) -> bool:
         return False
     finally:
         engine.dispose()
+
+
+T = TypeVar("T")
+
+
+def batched(rows: Iterable[T], size: int) -> Iterator[list[T]]:
+    """Lists of ``size`` rows (the last one shorter) for executemany; itertools.batched from Python 3.12."""
+    batch: list[T] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def add_postgres_option(parser: argparse.ArgumentParser) -> None:

@@ -77,7 +77,7 @@ from unittest import mock
 
 import numpy as np
 import pandas as pd
-from ingest import add_postgres_option, on_each_backend
+from ingest import add_postgres_option, batched, on_each_backend
 from scipy import stats
 from scipy.spatial import distance
 from sqlalchemy import insert, select, text, update
@@ -342,17 +342,6 @@ def seed_database(url: str, data: Seed) -> Seeded:
     return Seeded(dataset.id, release_ids, time.perf_counter() - started, rows)
 
 
-def _batched(rows: Iterator[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
-    batch: list[dict[str, Any]] = []
-    for row in rows:
-        batch.append(row)
-        if len(batch) == BATCH:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
 def _principal_rows(data: Seed, now: datetime) -> Iterator[list[dict]]:
     yield [
         {"id": principal_id, "name": f"annotator-{number:02d}", "created_at": now}
@@ -374,7 +363,7 @@ def _record_rows(data: Seed, dataset_id: uuid.UUID, creator: uuid.UUID, now: dat
                 "erased_at": None, "erased_by": None, "content_digests": None,
             }  # fmt: skip
 
-    return _batched(rows())
+    return batched(rows(), BATCH)
 
 
 def _annotation_rows(data: Seed, dataset_id: uuid.UUID, now: datetime) -> Iterator[list[dict]]:
@@ -388,7 +377,7 @@ def _annotation_rows(data: Seed, dataset_id: uuid.UUID, now: datetime) -> Iterat
                     "annotator_id": data.annotator_ids[annotators[i]], "source": SOURCES[sources[i]], "created_at": now,
                 }  # fmt: skip
 
-    return _batched(rows())
+    return batched(rows(), BATCH)
 
 
 def _revision_rows(data: Seed, now: datetime) -> Iterator[list[dict]]:
@@ -410,7 +399,7 @@ def _revision_rows(data: Seed, now: datetime) -> Iterator[list[dict]]:
                     "mask_status": "masked", "masked_value": value, "masked_reason": None,
                 }  # fmt: skip
 
-    return _batched(rows())
+    return batched(rows(), BATCH)
 
 
 def _release_rows(data: Seed, dataset_id, creator, release_ids, now) -> Iterator[list[dict]]:
@@ -438,7 +427,7 @@ def _release_record_rows(data: Seed, release_ids) -> Iterator[list[dict]]:
                     "detector_version": DETECTOR, "split": splits[i], "leaf_sha256": data.hashes[i][1],
                 }  # fmt: skip
 
-    return _batched(rows())
+    return batched(rows(), BATCH)
 
 
 def _release_revision_rows(data: Seed, release_ids) -> Iterator[list[dict]]:
@@ -452,7 +441,7 @@ def _release_revision_rows(data: Seed, release_ids) -> Iterator[list[dict]]:
                         "revision_sha256": hashlib.sha256(revision_id.bytes).hexdigest(),
                     }  # fmt: skip
 
-    return _batched(rows())
+    return batched(rows(), BATCH)
 
 
 # --- the project arm -------------------------------------------------------------------------------

@@ -68,7 +68,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from ingest import add_postgres_option, on_each_backend
+from ingest import add_postgres_option, batched, on_each_backend
 from sqlalchemy import JSON, Engine, Table, insert, text
 
 from catalog import migrate
@@ -233,7 +233,7 @@ def write_rows(engine: Engine, table: Table, rows: Iterable[dict[str, Any]]) -> 
     count = 0
     if engine.dialect.name != "postgresql":
         with engine.begin() as connection:
-            for batch in _batched(rows):
+            for batch in batched(rows, BATCH):
                 connection.execute(insert(table), batch)
                 count += len(batch)
         return count
@@ -258,17 +258,6 @@ def write_rows(engine: Engine, table: Table, rows: Iterable[dict[str, Any]]) -> 
     finally:
         raw.close()
     return count
-
-
-def _batched(rows: Iterable[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
-    batch: list[dict[str, Any]] = []
-    for row in rows:
-        batch.append(row)
-        if len(batch) == BATCH:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
 
 
 def _principal_rows(now: datetime) -> Iterator[dict]:

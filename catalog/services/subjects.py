@@ -16,12 +16,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from catalog import audit, outbox
 from catalog.authz import Action, Principal, require
 from catalog.db import checkpoint
-from catalog.dtos import ErasureOut, ReleaseRef
+from catalog.dtos import ErasureOut
 from catalog.logging import get_logger
 from catalog.hashing import digest_strings
-from catalog.models import DatasetRow, RecordRow, ReleaseRecordRow, ReleaseRow, utcnow
+from catalog.models import DatasetRow, RecordRow, utcnow
 from catalog.services.masking import MASKED
-from catalog.services.traces import models_reached
+from catalog.services.traces import models_reached, release_refs, releases_with_records
 
 ERASED = "<ERASED>"
 log = get_logger(__name__)
@@ -49,8 +49,8 @@ def erase_subject(
             already.append(row.id)
     session.flush()
     datasets = sorted({row.dataset_id for row, _ in found})
-    reached = releases_holding(session, [row.id for row, _ in found])
-    models = models_reached(session, _release_ids([row.id for row, _ in found]), max_depth)
+    holding = releases_with_records([row.id for row, _ in found])
+    reached, models = release_refs(session, principal, holding), models_reached(session, holding, max_depth)
     audit.append(
         session, actor=principal, action=Action.SUBJECT_ERASE, resource=f"subject:{subject_id}",
         details={
@@ -60,35 +60,20 @@ def erase_subject(
         },
     )  # fmt: skip
     if erased:
-        _announce(session, [row for row, _ in found if row.erased_at == now], started)  # erased just now
+        _announce(session, principal, [row for row, _ in found if row.erased_at == now], started)  # erased just now
     return ErasureOut(
         subject_id=subject_id, erased=erased, already_erased=already, datasets=datasets, releases=reached, models=models
     )
 
 
-def releases_holding(session: Session, record_ids: list[uuid.UUID]) -> list[ReleaseRef]:
-    """The releases whose manifests name any of the records."""
-    rows = session.execute(
-        select(ReleaseRow.dataset_id, ReleaseRow.tag)
-        .where(ReleaseRow.id.in_(_release_ids(record_ids)))
-        .order_by(ReleaseRow.dataset_id, ReleaseRow.id)
-    )
-    return [ReleaseRef(dataset_id=dataset_id, tag=tag) for dataset_id, tag in rows]
-
-
-def _release_ids(record_ids: list[uuid.UUID]):
-    return select(ReleaseRecordRow.release_id).where(ReleaseRecordRow.record_id.in_(record_ids))
-
-
-def _announce(session: Session, erased: list[RecordRow], started: datetime) -> None:
+def _announce(session: Session, principal: Principal, erased: list[RecordRow], started: datetime) -> None:
     """The erasure's outbox row: records erased per dataset and the releases holding them. Never
     the subject's id: the events leave labeltrail, and the id would name the person they are about."""
     datasets: dict[str, dict[str, int]] = {}
     for row in erased:
         datasets.setdefault(str(row.dataset_id), {"records": 0})["records"] += 1
-    releases = [
-        {"dataset_id": str(ref.dataset_id), "tag": ref.tag} for ref in releases_holding(session, [row.id for row in erased])
-    ]
+    holding = releases_with_records([row.id for row in erased])
+    releases = [{"dataset_id": str(ref.dataset_id), "tag": ref.tag} for ref in release_refs(session, principal, holding)]
     facts = {"datasets": datasets, "releases": releases}
     outbox.record(session, kind=outbox.Kind.ERASURE, facts=facts, started_at=started)
 

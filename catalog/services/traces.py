@@ -13,7 +13,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterator
 
-from sqlalchemy import String, func, literal, select, tuple_, type_coerce
+from sqlalchemy import Select, String, func, literal, select, tuple_, type_coerce
 from sqlalchemy.orm import Session
 
 from catalog.authz import Action, Principal, require, scope_datasets
@@ -139,11 +139,19 @@ def impact(
     and the models trained on them."""
     require(principal, Action.LINEAGE_READ)
     holding = _releases_holding(annotator, guideline_version, dataset, record, subject)
-    releases = session.execute(
-        scope_datasets(select(ReleaseRow.dataset_id, ReleaseRow.tag).where(ReleaseRow.id.in_(holding)), principal,
-                       ReleaseRow.dataset_id).order_by(ReleaseRow.dataset_id, ReleaseRow.id)
-    ).all()  # fmt: skip
-    return ImpactOut(releases=[ReleaseRef(dataset_id=d, tag=t) for d, t in releases], models=models_reached(session, holding, max_depth))
+    return ImpactOut(releases=release_refs(session, principal, holding), models=models_reached(session, holding, max_depth))
+
+
+def releases_with_records(records) -> Select:
+    """The ids of the releases whose manifests name any of ``records`` (ids, or a select of them)."""
+    return select(ReleaseRecordRow.release_id).where(ReleaseRecordRow.record_id.in_(records))
+
+
+def release_refs(session: Session, principal: Principal, release_ids) -> list[ReleaseRef]:
+    """The releases (ids, or a select of them) in datasets the principal may see, by dataset and age."""
+    stmt = select(ReleaseRow.dataset_id, ReleaseRow.tag).where(ReleaseRow.id.in_(release_ids))
+    rows = session.execute(scope_datasets(stmt, principal, ReleaseRow.dataset_id).order_by(ReleaseRow.dataset_id, ReleaseRow.id))
+    return [ReleaseRef(dataset_id=dataset_id, tag=tag) for dataset_id, tag in rows]
 
 
 def models_reached(session: Session, release_ids, max_depth: int) -> list[ModelRef]:
@@ -165,7 +173,7 @@ def _releases_holding(annotator, guideline_version, dataset, record, subject):
         raise InvalidInput("name exactly one of annotator, guideline_version, record or subject")
     if record is not None or subject is not None:
         records = [record] if record is not None else select(RecordRow.id).where(RecordRow.meta["subject_id"].as_string() == subject)
-        return select(ReleaseRecordRow.release_id).where(ReleaseRecordRow.record_id.in_(records))
+        return releases_with_records(records)
     labels = select(ReleaseRevisionRow.release_id).join(AnnotationRow, AnnotationRow.id == ReleaseRevisionRow.annotation_id)
     if annotator is not None:
         return labels.join(PrincipalRow, PrincipalRow.id == AnnotationRow.annotator_id).where(PrincipalRow.name == annotator)
