@@ -493,7 +493,7 @@ def run_stored(url: str, seeded: Seeded) -> tuple[float, ShiftOut]:
     return seconds, found
 
 
-PROFILE_PARTS = ("_record_features", "_annotation_features", "_answers", "_pii_entities")
+PROFILE_PARTS = ("_record_features", "_labels", "_response_lengths", "_pii_entities")
 
 
 def breakdown(url: str, seeded: Seeded) -> dict[str, float]:

@@ -19,6 +19,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     Uuid,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -311,6 +312,11 @@ class ReleaseRecordRow(Base):
         # Covering indexes for the profile's GROUP BYs: each is read without touching the table.
         Index("ix_release_records_categories", "release_id", "task_type", "domain", "language", "split"),
         Index("ix_release_records_lengths", "release_id", "prompt_chars", "turns"),
+        # Only the records with PII findings: the profile joins the findings of those, not of every record.
+        Index(
+            "ix_release_records_pii", "release_id", "pii_findings", "record_id",
+            sqlite_where=text("pii_findings > 0"), postgresql_where=text("pii_findings > 0"),
+        ),  # fmt: skip
     )
 
     release_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("releases.id"), primary_key=True)
@@ -327,6 +333,7 @@ class ReleaseRecordRow(Base):
     language: Mapped[str | None] = mapped_column(String(200))
     prompt_chars: Mapped[int | None] = mapped_column(Integer)
     turns: Mapped[int | None] = mapped_column(Integer)
+    pii_findings: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class ReleaseRevisionRow(Base):
@@ -336,7 +343,11 @@ class ReleaseRevisionRow(Base):
     __table_args__ = (
         Index("ix_release_revisions_release_id_record_id", "release_id", "record_id"),
         UniqueConstraint("release_id", "annotation_id"),
-        Index("ix_release_revisions_provenance", "release_id", "source_kind", "annotator_id", "guideline_version"),
+        # Every label's value and provenance in one GROUP BY; a text answer's length in another.
+        Index(
+            "ix_release_revisions_labels",
+            "release_id", "question", "choice", "source_kind", "annotator_id", "guideline_version",
+        ),  # fmt: skip
         Index("ix_release_revisions_answers", "release_id", "question", "choice", "response_chars"),
     )
 

@@ -7,13 +7,12 @@ columns under covering indexes instead of parsing JSON on every row.
 
 import uuid
 
-from sqlalchemy import String, cast, func, update
+from sqlalchemy import String, cast, func, select, update
 from sqlalchemy.orm import Session
 
 from catalog.label_schema import LabelSchema
-from catalog.models import AnnotationRow, RecordRow, ReleaseRecordRow, ReleaseRevisionRow, RevisionRow
+from catalog.models import AnnotationRow, PiiFindingRow, RecordRow, ReleaseRecordRow, ReleaseRevisionRow, RevisionRow
 from catalog.releases.json_sql import json_scalar_text, json_text, message_chars, message_count
-
 
 
 def fill_features(session: Session, release_id: uuid.UUID, schema: LabelSchema) -> None:
@@ -25,12 +24,14 @@ def fill_features(session: Session, release_id: uuid.UUID, schema: LabelSchema) 
 
 def _record_features(session: Session, release_id: uuid.UUID) -> None:
     meta, content = RecordRow.masked_meta, RecordRow.masked_content
+    findings = select(func.count()).where(PiiFindingRow.record_id == RecordRow.id).scalar_subquery()
     session.execute(
         update(ReleaseRecordRow)
         .where(ReleaseRecordRow.release_id == release_id, ReleaseRecordRow.record_id == RecordRow.id)
         .values(
             task_type=meta["task_type"].as_string(), domain=meta["domain"].as_string(),
             language=meta["language"].as_string(), prompt_chars=message_chars(content), turns=message_count(content),
+            pii_findings=findings,
         )  # fmt: skip
         .execution_options(synchronize_session=False)
     )

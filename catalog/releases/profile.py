@@ -16,7 +16,7 @@ import uuid
 from collections import Counter, defaultdict
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from catalog.dtos import Profile
@@ -30,9 +30,10 @@ RECORD_FEATURES = ("task_type", "domain", "language", "split")
 def build_profile(session: Session, release_id: uuid.UUID, schema: LabelSchema) -> Profile:
     categorical: dict[str, Counter] = defaultdict(Counter)
     numeric: dict[str, Counter] = defaultdict(Counter)
+    kinds = {q.name: q.kind for q in schema.questions}
     records = _record_features(session, release_id, categorical, numeric)
-    annotations = _annotation_features(session, release_id, categorical)
-    _answers(session, release_id, {q.name: q.kind for q in schema.questions}, categorical, numeric)
+    annotations = _labels(session, release_id, kinds, categorical)
+    _response_lengths(session, release_id, [name for name, kind in kinds.items() if kind == "text"], numeric)
     _pii_entities(session, release_id, categorical)
     return Profile(
         records=records,
@@ -57,26 +58,29 @@ def _record_features(session, release_id, categorical, numeric) -> int:
     return total
 
 
-def _annotation_features(session, release_id, categorical) -> int:
-    columns = (ReleaseRevisionRow.source_kind, ReleaseRevisionRow.annotator_id, ReleaseRevisionRow.guideline_version)
-    rows = session.execute(_grouped(release_id, ReleaseRevisionRow, *columns)).all()
-    names = dict(session.execute(select(PrincipalRow.id, PrincipalRow.name).where(PrincipalRow.id.in_({r[1] for r in rows}))).all())
+def _labels(session, release_id, kinds: dict[str, str], categorical) -> int:
+    """Every label's source, annotator, guideline version and chosen value, in one scan."""
+    r = ReleaseRevisionRow
+    rows = session.execute(
+        _grouped(release_id, r, r.question, r.choice, r.source_kind, r.annotator_id, r.guideline_version)
+    ).all()
+    names = dict(session.execute(select(PrincipalRow.id, PrincipalRow.name).where(PrincipalRow.id.in_({row[3] for row in rows}))).all())
     total = 0
-    for source, annotator, version, n in rows:
+    for question, choice, source, annotator, version, n in rows:
         categorical["source"][source or NONE] += n
         categorical["annotator"][names.get(annotator, NONE)] += n
         categorical["guideline_version"][NONE if version is None else str(version)] += n
+        if choice is not None:
+            for feature, category in _choices(question, kinds.get(question), json.loads(choice)):
+                categorical[feature][category] += n
         total += n
     return total
 
 
-def _answers(session, release_id, kinds: dict[str, str], categorical, numeric) -> None:
-    """Label values and text lengths in one scan: each label has a choice or a length, never both."""
-    columns = (ReleaseRevisionRow.question, ReleaseRevisionRow.choice, ReleaseRevisionRow.response_chars)
-    for question, choice, chars, n in session.execute(_grouped(release_id, ReleaseRevisionRow, *columns)):
-        if choice is not None:
-            for feature, category in _choices(question, kinds.get(question), json.loads(choice)):
-                categorical[feature][category] += n
+def _response_lengths(session, release_id, text_questions: list[str], numeric) -> None:
+    r = ReleaseRevisionRow
+    lengths = _grouped(release_id, r, r.question, r.choice, r.response_chars).where(r.question.in_(text_questions))
+    for _, _, chars, n in session.execute(lengths):
         if chars is not None:
             numeric["response_length"][float(chars)] += n
 
@@ -92,10 +96,12 @@ def _choices(question: str, kind: str | None, value: Any) -> list[tuple[str, str
 
 
 def _pii_entities(session, release_id, categorical) -> None:
+    """The findings of the released records that have some (a partial index holds only those)."""
     grouped = (
         select(PiiFindingRow.entity_type, func.count())
-        .select_from(PiiFindingRow)
-        .join(ReleaseRecordRow, and_(ReleaseRecordRow.release_id == release_id, ReleaseRecordRow.record_id == PiiFindingRow.record_id))
+        .select_from(ReleaseRecordRow)
+        .join(PiiFindingRow, PiiFindingRow.record_id == ReleaseRecordRow.record_id)
+        .where(ReleaseRecordRow.release_id == release_id, ReleaseRecordRow.pii_findings > 0)
         .group_by(PiiFindingRow.entity_type)
     )
     for entity_type, n in session.execute(grouped):

@@ -228,3 +228,17 @@ def test_contamination_is_measured_and_its_gate_refuses_a_leaky_release(steward,
     settings.release.max_contamination = 0.1
     refused = cut(steward, world, "v2")
     assert refused.status_code == 409 and "contamination: 0.5000 of test records overlap train" in refused.text
+
+
+def test_the_profile_counts_the_pii_findings_of_released_records_only(steward):
+    dataset = steward.dataset("pii-profile", TEXT_SCHEMA)
+    ids = steward.records(
+        dataset["id"], chat_record("Mail jane.doe@example.com or jim@example.org"), chat_record("Nothing personal"),
+        chat_record("Write to bob@example.net"),
+    )  # fmt: skip
+    steward.ok(steward.post(f"/api/v1/records/{ids[2]}/retire", {"reason": "off-topic"}))
+    steward.mask()
+    steward.ok(cut(steward, {"dataset": dataset}), 201)
+    profile = steward.ok(steward.get(f"/api/v1/datasets/{dataset['id']}/releases/v1/profile"))
+    assert profile["records"] == 2
+    assert profile["categorical"]["pii_entity"] == {"EMAIL_ADDRESS": 2}
