@@ -405,13 +405,13 @@ def _revision_rows(data: Seed, now: datetime) -> Iterator[list[dict]]:
 def _release_rows(data: Seed, dataset_id, creator, release_ids, now) -> Iterator[list[dict]]:
     yield [
         {
-            "id": release_ids[name], "dataset_id": dataset_id, "tag": f"v-{name}", "notes": "",
+            "id": release_ids[name], "number": number, "dataset_id": dataset_id, "tag": f"v-{name}", "notes": "",
             "statuses": ["submitted", "accepted"], "splits": RATIOS.model_dump(),
             "root": hashlib.sha256(name.encode()).hexdigest(), "records": len(positions),
             "annotations": 2 * len(positions), "profile": {}, "contamination": {}, "gates": [],
             "override": None, "created_by": creator, "created_at": now,
         }  # fmt: skip
-        for name, positions in data.releases.items()
+        for number, (name, positions) in enumerate(data.releases.items(), 1)
     ]
 
 
@@ -419,10 +419,11 @@ def _release_record_rows(data: Seed, release_ids) -> Iterator[list[dict]]:
     splits = data.frame["split"].to_numpy()
 
     def rows() -> Iterator[dict]:
-        for name, positions in data.releases.items():
+        for number, (name, positions) in enumerate(data.releases.items(), 1):
             for position, i in enumerate(positions):  # record ids are UUIDv7, made in order: leaf order
                 yield {
-                    "release_id": release_ids[name], "position": position, "record_id": data.record_ids[i],
+                    "release_id": release_ids[name], "release_number": number, "position": position,
+                    "record_id": data.record_ids[i],
                     "record_sha256": data.hashes[i][0], "masked_sha256": data.hashes[i][0],
                     "detector_version": DETECTOR, "split": splits[i], "leaf_sha256": data.hashes[i][1],
                 }  # fmt: skip
@@ -432,11 +433,12 @@ def _release_record_rows(data: Seed, release_ids) -> Iterator[list[dict]]:
 
 def _release_revision_rows(data: Seed, release_ids) -> Iterator[list[dict]]:
     def rows() -> Iterator[dict]:
-        for name, positions in data.releases.items():
+        for number, (name, positions) in enumerate(data.releases.items(), 1):
             for i in positions:
                 for annotation_id, revision_id in zip(data.annotation_ids[i], data.revision_ids[i], strict=True):
                     yield {
-                        "release_id": release_ids[name], "revision_id": revision_id, "record_id": data.record_ids[i],
+                        "release_id": release_ids[name], "release_number": number, "revision_id": revision_id,
+                        "record_id": data.record_ids[i],
                         "annotation_id": annotation_id,
                         "revision_sha256": hashlib.sha256(revision_id.bytes).hexdigest(),
                     }  # fmt: skip

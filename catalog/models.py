@@ -9,6 +9,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Identity,
     Index,
     BigInteger,
     Integer,
@@ -287,6 +288,10 @@ class ReleaseRow(Base):
     __table_args__ = (UniqueConstraint("dataset_id", "tag"),)
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    # A short key for the manifest rows' profile indexes: an integer compares and packs tighter
+    # than a UUID in every one of a release's index entries. PostgreSQL's identity assigns it;
+    # SQLite has no identity outside the primary key, so a cut takes the largest plus one.
+    number: Mapped[int] = mapped_column(Integer, Identity(), unique=True)
     dataset_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("datasets.id"))
     tag: Mapped[str] = mapped_column(String(100))
     notes: Mapped[str] = mapped_column(Text, default="")
@@ -310,16 +315,17 @@ class ReleaseRecordRow(Base):
     __table_args__ = (
         UniqueConstraint("release_id", "record_id"),
         # Covering indexes for the profile's GROUP BYs: each is read without touching the table.
-        Index("ix_release_records_categories", "release_id", "task_type", "domain", "language", "split"),
-        Index("ix_release_records_lengths", "release_id", "prompt_chars", "turns"),
+        Index("ix_release_records_categories", "release_number", "task_type", "domain", "language", "split"),
+        Index("ix_release_records_lengths", "release_number", "prompt_chars", "turns"),
         # Only the records with PII findings: the profile joins the findings of those, not of every record.
         Index(
-            "ix_release_records_pii", "release_id", "pii_findings", "record_id",
+            "ix_release_records_pii", "release_number", "pii_findings", "record_id",
             sqlite_where=text("pii_findings > 0"), postgresql_where=text("pii_findings > 0"),
         ),  # fmt: skip
     )
 
     release_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("releases.id"), primary_key=True)
+    release_number: Mapped[int] = mapped_column(Integer)  # releases.number, the profile indexes' key
     position: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     record_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("records.id"), index=True)
     record_sha256: Mapped[str] = mapped_column(String(64))
@@ -346,12 +352,13 @@ class ReleaseRevisionRow(Base):
         # Every label's value and provenance in one GROUP BY; a text answer's length in another.
         Index(
             "ix_release_revisions_labels",
-            "release_id", "question", "choice", "source_kind", "annotator_id", "guideline_version",
+            "release_number", "question", "choice", "source_kind", "annotator_id", "guideline_version",
         ),  # fmt: skip
-        Index("ix_release_revisions_answers", "release_id", "question", "choice", "response_chars"),
+        Index("ix_release_revisions_answers", "release_number", "question", "choice", "response_chars"),
     )
 
     release_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("releases.id"), primary_key=True)
+    release_number: Mapped[int] = mapped_column(Integer)  # releases.number, the profile indexes' key
     revision_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("annotation_revisions.id"), primary_key=True)
     record_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("records.id"))
     annotation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("annotations.id"))

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from catalog.dtos import Profile
 from catalog.label_schema import LabelSchema
-from catalog.models import PiiFindingRow, PrincipalRow, ReleaseRecordRow, ReleaseRevisionRow
+from catalog.models import PiiFindingRow, PrincipalRow, ReleaseRecordRow, ReleaseRevisionRow, ReleaseRow
 
 NONE = "(none)"
 RECORD_FEATURES = ("task_type", "domain", "language", "split")
@@ -31,10 +31,11 @@ def build_profile(session: Session, release_id: uuid.UUID, schema: LabelSchema) 
     categorical: dict[str, Counter] = defaultdict(Counter)
     numeric: dict[str, Counter] = defaultdict(Counter)
     kinds = {q.name: q.kind for q in schema.questions}
-    records = _record_features(session, release_id, categorical, numeric)
-    annotations = _labels(session, release_id, kinds, categorical)
-    _response_lengths(session, release_id, [name for name, kind in kinds.items() if kind == "text"], numeric)
-    _pii_entities(session, release_id, categorical)
+    number = session.scalar(select(ReleaseRow.number).where(ReleaseRow.id == release_id))
+    records = _record_features(session, number, categorical, numeric)
+    annotations = _labels(session, number, kinds, categorical)
+    _response_lengths(session, number, [name for name, kind in kinds.items() if kind == "text"], numeric)
+    _pii_entities(session, number, categorical)
     return Profile(
         records=records,
         annotations=annotations,
@@ -43,14 +44,14 @@ def build_profile(session: Session, release_id: uuid.UUID, schema: LabelSchema) 
     )
 
 
-def _record_features(session, release_id, categorical, numeric) -> int:
+def _record_features(session, number, categorical, numeric) -> int:
     columns = [getattr(ReleaseRecordRow, name) for name in RECORD_FEATURES]
     total = 0
-    for *values, n in session.execute(_grouped(release_id, ReleaseRecordRow, *columns)):
+    for *values, n in session.execute(_grouped(number, ReleaseRecordRow, *columns)):
         for name, value in zip(RECORD_FEATURES, values, strict=True):
             categorical[name][value or NONE] += n
         total += n
-    for chars, turns, n in session.execute(_grouped(release_id, ReleaseRecordRow, ReleaseRecordRow.prompt_chars, ReleaseRecordRow.turns)):
+    for chars, turns, n in session.execute(_grouped(number, ReleaseRecordRow, ReleaseRecordRow.prompt_chars, ReleaseRecordRow.turns)):
         if chars is not None:  # None: the record awaits masking (released only by an override)
             numeric["prompt_length"][float(chars)] += n
         if turns is not None:
@@ -58,11 +59,11 @@ def _record_features(session, release_id, categorical, numeric) -> int:
     return total
 
 
-def _labels(session, release_id, kinds: dict[str, str], categorical) -> int:
+def _labels(session, number, kinds: dict[str, str], categorical) -> int:
     """Every label's source, annotator, guideline version and chosen value, in one scan."""
     r = ReleaseRevisionRow
     rows = session.execute(
-        _grouped(release_id, r, r.question, r.choice, r.source_kind, r.annotator_id, r.guideline_version)
+        _grouped(number, r, r.question, r.choice, r.source_kind, r.annotator_id, r.guideline_version)
     ).all()
     names = dict(session.execute(select(PrincipalRow.id, PrincipalRow.name).where(PrincipalRow.id.in_({row[3] for row in rows}))).all())
     total = 0
@@ -77,9 +78,9 @@ def _labels(session, release_id, kinds: dict[str, str], categorical) -> int:
     return total
 
 
-def _response_lengths(session, release_id, text_questions: list[str], numeric) -> None:
+def _response_lengths(session, number, text_questions: list[str], numeric) -> None:
     r = ReleaseRevisionRow
-    lengths = _grouped(release_id, r, r.question, r.choice, r.response_chars).where(r.question.in_(text_questions))
+    lengths = _grouped(number, r, r.question, r.choice, r.response_chars).where(r.question.in_(text_questions))
     for _, _, chars, n in session.execute(lengths):
         if chars is not None:
             numeric["response_length"][float(chars)] += n
@@ -95,19 +96,19 @@ def _choices(question: str, kind: str | None, value: Any) -> list[tuple[str, str
     return [(f"label:{question}", str(option)) for option in options]
 
 
-def _pii_entities(session, release_id, categorical) -> None:
+def _pii_entities(session, number, categorical) -> None:
     """The findings of the released records that have some (a partial index holds only those)."""
     grouped = (
         select(PiiFindingRow.entity_type, func.count())
         .select_from(ReleaseRecordRow)
         .join(PiiFindingRow, PiiFindingRow.record_id == ReleaseRecordRow.record_id)
-        .where(ReleaseRecordRow.release_id == release_id, ReleaseRecordRow.pii_findings > 0)
+        .where(ReleaseRecordRow.release_number == number, ReleaseRecordRow.pii_findings > 0)
         .group_by(PiiFindingRow.entity_type)
     )
     for entity_type, n in session.execute(grouped):
         categorical["pii_entity"][entity_type] += n
 
 
-def _grouped(release_id: uuid.UUID, table, *columns):
-    """``SELECT columns, count(*) … WHERE release_id = … GROUP BY columns``: one index range, read in order."""
-    return select(*columns, func.count()).where(table.release_id == release_id).group_by(*columns)
+def _grouped(number: int, table, *columns):
+    """``SELECT columns, count(*) … WHERE release_number = … GROUP BY columns``: one index range, read in order."""
+    return select(*columns, func.count()).where(table.release_number == number).group_by(*columns)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from catalog import audit, outbox
@@ -65,10 +65,10 @@ def cut_release(
     manifest = leaves(session, dataset_id, labels, data.splits)
     if not manifest:
         raise Conflict("the dataset has no active records to release", {"dataset_id": str(dataset_id)})
-    row = _release_row(dataset_id, data, principal, manifest)
+    row = _release_row(session, dataset_id, data, principal, manifest)
     session.add(row)
     session.flush()
-    _write_manifest(session, row.id, manifest, labels)
+    _write_manifest(session, row, manifest, labels)
     schema = LabelSchema.model_validate(dataset.label_schema)
     fill_features(session, row.id, schema)
     row.profile = build_profile(session, row.id, schema).model_dump()
@@ -190,8 +190,10 @@ def _refuse_taken_tag(session: Session, dataset_id: uuid.UUID, tag: str) -> None
         raise Conflict(f"release '{tag}' already exists; a release is never changed", {"tag": tag})
 
 
-def _release_row(dataset_id: uuid.UUID, data: ReleaseCreate, principal: Principal, manifest: list[Leaf]) -> ReleaseRow:
-    return ReleaseRow(
+def _release_row(
+    session: Session, dataset_id: uuid.UUID, data: ReleaseCreate, principal: Principal, manifest: list[Leaf]
+) -> ReleaseRow:
+    row = ReleaseRow(
         id=new_id(),
         dataset_id=dataset_id,
         tag=data.tag,
@@ -207,14 +209,18 @@ def _release_row(dataset_id: uuid.UUID, data: ReleaseCreate, principal: Principa
         created_by=principal.id,
         created_at=utcnow(),
     )
+    if session.get_bind().dialect.name != "postgresql":  # there, the identity column numbers it
+        row.number = select(func.coalesce(func.max(ReleaseRow.number), 0) + 1).scalar_subquery()
+    return row
 
 
 def _write_manifest(
-    session: Session, release_id: uuid.UUID, manifest: list[Leaf], labels: dict[uuid.UUID, list[ReleasedLabel]]
+    session: Session, release: ReleaseRow, manifest: list[Leaf], labels: dict[uuid.UUID, list[ReleasedLabel]]
 ) -> None:
+    keys = {"release_id": release.id, "release_number": release.number}
     records = [
         {
-            "release_id": release_id, "position": position, "record_id": leaf.record_id,
+            **keys, "position": position, "record_id": leaf.record_id,
             "record_sha256": leaf.record_sha256, "masked_sha256": leaf.masked_sha256,
             "detector_version": leaf.detector_version, "split": leaf.split, "leaf_sha256": leaf.sha256(),
         }  # fmt: skip
@@ -222,7 +228,7 @@ def _write_manifest(
     ]
     revisions = [
         {
-            "release_id": release_id, "revision_id": label.entry.revision_id, "record_id": leaf.record_id,
+            **keys, "revision_id": label.entry.revision_id, "record_id": leaf.record_id,
             "annotation_id": label.entry.annotation_id, "revision_sha256": label.entry.sha256,
         }  # fmt: skip
         for leaf in manifest

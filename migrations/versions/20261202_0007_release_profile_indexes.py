@@ -1,7 +1,9 @@
-"""release profile indexes: each released record's PII finding count under a partial index (the
-profile joins the findings of the records that have some, not of every record), and one covering
-index for every label's value and provenance in place of the provenance-only one. Releases cut
-before get their counts from the findings their records have now.
+"""release profile indexes: releases get a number, the short key the manifest rows' profile
+indexes now lead with (an integer in place of a UUID in every index entry); each released record
+gets its PII finding count under a partial index (the profile joins the findings of the records
+that have some, not of every record); one covering index holds every label's value and
+provenance in place of the provenance-only one. Releases cut before are numbered in the order
+they were written, and their records get the finding counts they have now.
 
 Revision ID: 0007
 Revises: 0006
@@ -18,33 +20,69 @@ down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+MANIFEST_TABLES = ("release_records", "release_revisions")
 HAS_FINDINGS = sa.text("pii_findings > 0")
+OLD_INDEXES = {
+    "ix_release_records_categories": ("release_records", ["task_type", "domain", "language", "split"]),
+    "ix_release_records_lengths": ("release_records", ["prompt_chars", "turns"]),
+    "ix_release_revisions_answers": ("release_revisions", ["question", "choice", "response_chars"]),
+    "ix_release_revisions_provenance": ("release_revisions", ["source_kind", "annotator_id", "guideline_version"]),
+}
+NEW_INDEXES = {
+    "ix_release_records_categories": ("release_records", ["task_type", "domain", "language", "split"]),
+    "ix_release_records_lengths": ("release_records", ["prompt_chars", "turns"]),
+    "ix_release_revisions_answers": ("release_revisions", ["question", "choice", "response_chars"]),
+    "ix_release_revisions_labels": (
+        "release_revisions", ["question", "choice", "source_kind", "annotator_id", "guideline_version"],
+    ),  # fmt: skip
+}
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("release_records", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("pii_findings", sa.Integer(), server_default="0", nullable=False))
+    for name, (table, _) in OLD_INDEXES.items():
+        op.drop_index(name, table_name=table)
+    _number_releases()
+    for table in MANIFEST_TABLES:
+        op.add_column(table, sa.Column("release_number", sa.Integer(), nullable=True))
+        op.execute(f"UPDATE {table} SET release_number = (SELECT number FROM releases WHERE releases.id = {table}.release_id)")  # noqa: S608
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.alter_column("release_number", existing_type=sa.Integer(), nullable=False)
+    op.add_column("release_records", sa.Column("pii_findings", sa.Integer(), server_default="0", nullable=False))
     op.execute(
         "UPDATE release_records SET pii_findings = "
         "(SELECT count(*) FROM pii_findings WHERE pii_findings.record_id = release_records.record_id)"
     )
+    for name, (table, columns) in NEW_INDEXES.items():
+        op.create_index(name, table, ["release_number", *columns])
     op.create_index(
-        "ix_release_records_pii", "release_records", ["release_id", "pii_findings", "record_id"],
+        "ix_release_records_pii", "release_records", ["release_number", "pii_findings", "record_id"],
         sqlite_where=HAS_FINDINGS, postgresql_where=HAS_FINDINGS,
     )  # fmt: skip
-    op.drop_index("ix_release_revisions_provenance", table_name="release_revisions")
-    op.create_index(
-        "ix_release_revisions_labels", "release_revisions",
-        ["release_id", "question", "choice", "source_kind", "annotator_id", "guideline_version"],
-    )  # fmt: skip
+
+
+def _number_releases() -> None:
+    """PostgreSQL numbers the existing rows as it adds the identity column; SQLite in rowid order."""
+    if op.get_bind().dialect.name == "postgresql":
+        op.add_column("releases", sa.Column("number", sa.Integer(), sa.Identity(), nullable=False))
+    else:
+        op.add_column("releases", sa.Column("number", sa.Integer(), nullable=True))
+        op.execute("UPDATE releases SET number = (SELECT count(*) FROM releases AS earlier WHERE earlier.rowid <= releases.rowid)")
+    with op.batch_alter_table("releases", schema=None) as batch_op:
+        batch_op.alter_column("number", existing_type=sa.Integer(), nullable=False)
+        batch_op.create_unique_constraint(batch_op.f("uq_releases_number"), ["number"])
 
 
 def downgrade() -> None:
-    op.drop_index("ix_release_revisions_labels", table_name="release_revisions")
-    op.create_index(
-        "ix_release_revisions_provenance", "release_revisions",
-        ["release_id", "source_kind", "annotator_id", "guideline_version"],
-    )  # fmt: skip
     op.drop_index("ix_release_records_pii", table_name="release_records")
+    for name, (table, _) in NEW_INDEXES.items():
+        op.drop_index(name, table_name=table)
     with op.batch_alter_table("release_records", schema=None) as batch_op:
         batch_op.drop_column("pii_findings")
+    for table in MANIFEST_TABLES:
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.drop_column("release_number")
+    with op.batch_alter_table("releases", schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f("uq_releases_number"), type_="unique")
+        batch_op.drop_column("number")
+    for name, (table, columns) in OLD_INDEXES.items():
+        op.create_index(name, table, ["release_id", *columns])
