@@ -21,6 +21,7 @@ app.add_typer(catalog_cli.app)
 def serve(host: str | None = None, port: int | None = None) -> None:
     """Serve the REST API, masking records and delivering OpenLineage events in the background (db upgrade first)."""
     settings = cli_support.current_settings()
+    configure_logging(settings.log_level, settings.log_json)  # before the first line any loop logs
     background: list[catalog_cli.Background] = [catalog_cli.masking_loop()]
     delivery = configured_delivery(settings)
     if delivery is not None:

@@ -193,6 +193,18 @@ def test_the_worker_delivers_through_the_transport_configured_in_the_environment
     ]
 
 
+def test_serve_logs_as_configured_from_its_first_line(openlineage_env, labeltrail, monkeypatch):
+    """The warning that no transport is configured is the first thing `serve` logs: it must come
+    out as the JSON lines log collectors parse, not structlog's default console lines."""
+    calls = []
+    monkeypatch.setattr(lineage.cli, "configure_logging", lambda level, as_json: calls.append(("logging", as_json)))
+    monkeypatch.setattr(lineage.cli, "configured_delivery", lambda settings: calls.append(("delivery",)))
+    monkeypatch.setattr(lineage.cli.catalog_cli, "run_server", lambda host, port, background: calls.append(("serve",)))
+    result = labeltrail("serve")
+    assert result.exit_code == 0, result.output
+    assert calls == [("logging", True), ("delivery",), ("serve",)]
+
+
 def test_serve_masks_and_delivers_in_the_background(empty_database_url, settings):
     """The two threads `serve` runs, on a database of their own (a thread must not share the
     test's connection): records arrive, are masked, and the masking run goes out."""
