@@ -79,6 +79,8 @@ def _labels(session, number, kinds: dict[str, str], categorical) -> int:
 
 
 def _response_lengths(session, number, text_questions: list[str], numeric) -> None:
+    """Text answers' lengths. Grouped by ``choice`` too (always NULL for them) so the answers index
+    is read in its own order, without a sort."""
     r = ReleaseRevisionRow
     lengths = _grouped(number, r, r.question, r.choice, r.response_chars).where(r.question.in_(text_questions))
     for _, _, chars, n in session.execute(lengths):
