@@ -22,25 +22,20 @@ depends_on: str | Sequence[str] | None = None
 
 MANIFEST_TABLES = ("release_records", "release_revisions")
 HAS_FINDINGS = sa.text("pii_findings > 0")
-OLD_INDEXES = {
+# Led by release_id before, by release_number after.
+REKEYED = {
     "ix_release_records_categories": ("release_records", ["task_type", "domain", "language", "split"]),
     "ix_release_records_lengths": ("release_records", ["prompt_chars", "turns"]),
     "ix_release_revisions_answers": ("release_revisions", ["question", "choice", "response_chars"]),
-    "ix_release_revisions_provenance": ("release_revisions", ["source_kind", "annotator_id", "guideline_version"]),
 }
-NEW_INDEXES = {
-    "ix_release_records_categories": ("release_records", ["task_type", "domain", "language", "split"]),
-    "ix_release_records_lengths": ("release_records", ["prompt_chars", "turns"]),
-    "ix_release_revisions_answers": ("release_revisions", ["question", "choice", "response_chars"]),
-    "ix_release_revisions_labels": (
-        "release_revisions", ["question", "choice", "source_kind", "annotator_id", "guideline_version"],
-    ),  # fmt: skip
-}
+PROVENANCE = ("ix_release_revisions_provenance", ["source_kind", "annotator_id", "guideline_version"])
+LABELS = ("ix_release_revisions_labels", ["question", "choice", "source_kind", "annotator_id", "guideline_version"])
 
 
 def upgrade() -> None:
-    for name, (table, _) in OLD_INDEXES.items():
+    for name, (table, _) in REKEYED.items():
         op.drop_index(name, table_name=table)
+    op.drop_index(PROVENANCE[0], table_name="release_revisions")
     _number_releases()
     for table in MANIFEST_TABLES:
         op.add_column(table, sa.Column("release_number", sa.Integer(), nullable=True))
@@ -52,8 +47,9 @@ def upgrade() -> None:
         "UPDATE release_records SET pii_findings = "
         "(SELECT count(*) FROM pii_findings WHERE pii_findings.record_id = release_records.record_id)"
     )
-    for name, (table, columns) in NEW_INDEXES.items():
+    for name, (table, columns) in REKEYED.items():
         op.create_index(name, table, ["release_number", *columns])
+    op.create_index(LABELS[0], "release_revisions", ["release_number", *LABELS[1]])
     op.create_index(
         "ix_release_records_pii", "release_records", ["release_number", "pii_findings", "record_id"],
         sqlite_where=HAS_FINDINGS, postgresql_where=HAS_FINDINGS,
@@ -74,7 +70,8 @@ def _number_releases() -> None:
 
 def downgrade() -> None:
     op.drop_index("ix_release_records_pii", table_name="release_records")
-    for name, (table, _) in NEW_INDEXES.items():
+    op.drop_index(LABELS[0], table_name="release_revisions")
+    for name, (table, _) in REKEYED.items():
         op.drop_index(name, table_name=table)
     with op.batch_alter_table("release_records", schema=None) as batch_op:
         batch_op.drop_column("pii_findings")
@@ -84,5 +81,6 @@ def downgrade() -> None:
     with op.batch_alter_table("releases", schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f("uq_releases_number"), type_="unique")
         batch_op.drop_column("number")
-    for name, (table, columns) in OLD_INDEXES.items():
+    for name, (table, columns) in REKEYED.items():
         op.create_index(name, table, ["release_id", *columns])
+    op.create_index(PROVENANCE[0], "release_revisions", ["release_id", *PROVENANCE[1]])
