@@ -47,8 +47,8 @@ $(VENV)/.bench-installed: requirements-bench.lock $(STAMP)
 # Regenerate the hash-pinned lock after changing dependencies in pyproject.toml.
 lock:
 	$(BIN)/pip install --quiet uv
-	$(BIN)/uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 -o requirements.lock
-	$(BIN)/uv pip compile pyproject.toml --extra dev --extra bench --generate-hashes --python-version 3.11 \
+	$(BIN)/uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 --universal -o requirements.lock
+	$(BIN)/uv pip compile pyproject.toml --extra dev --extra bench --generate-hashes --python-version 3.11 --universal \
 		-c requirements.lock -o requirements-bench.lock
 
 clean:
