@@ -314,10 +314,15 @@ def _revision_rows(now: datetime) -> Iterator[dict]:
         }  # fmt: skip
 
 
+def _release_number(part: Part) -> int:
+    """``releases.number`` of the part's release: the parts in order, from 1 (the database is new)."""
+    return _PARTS.index(part) + 1
+
+
 def _release_rows(dataset_ids, release_ids, creator, now) -> Iterator[dict]:
-    for number, part in enumerate(_PARTS, 1):
+    for part in _PARTS:
         yield {
-            "id": release_ids[part.name], "number": number, "dataset_id": dataset_ids[part.name], "tag": TAG, "notes": "",
+            "id": release_ids[part.name], "number": _release_number(part), "dataset_id": dataset_ids[part.name], "tag": TAG, "notes": "",
             "statuses": ["submitted", "accepted"], "splits": SplitRatios().model_dump(),
             "root": hashlib.sha256(part.name.encode()).hexdigest(), "records": part.records,
             "annotations": part.annotations, "profile": {}, "contamination": {},
@@ -328,10 +333,10 @@ def _release_rows(dataset_ids, release_ids, creator, now) -> Iterator[dict]:
 
 def _release_record_rows(release_ids) -> Iterator[dict]:
     splits = ("train",) * 8 + ("validation", "test")
-    for release_number, part in enumerate(_PARTS, 1):
+    for part in _PARTS:
         for position, number in enumerate(range(part.first, part.first + part.records)):
             yield {
-                "release_id": release_ids[part.name], "release_number": release_number, "position": position,
+                "release_id": release_ids[part.name], "release_number": _release_number(part), "position": position,
                 "record_id": ident(RECORD, number),
                 "record_sha256": _hex64("content", number), "masked_sha256": _hex64("content", number),
                 "detector_version": DETECTOR, "split": splits[number % 10], "leaf_sha256": _hex64("leaf", number),
@@ -339,10 +344,9 @@ def _release_record_rows(release_ids) -> Iterator[dict]:
 
 
 def _release_revision_rows(release_ids) -> Iterator[dict]:
-    release_numbers = {part.name: n for n, part in enumerate(_PARTS, 1)}
     for part, record, number, _, _ in _labels():
         yield {
-            "release_id": release_ids[part.name], "release_number": release_numbers[part.name],
+            "release_id": release_ids[part.name], "release_number": _release_number(part),
             "revision_id": ident(REVISION, number),
             "record_id": ident(RECORD, record), "annotation_id": ident(ANNOTATION, number),
             "revision_sha256": _hex64("revision", number),
