@@ -11,13 +11,23 @@ from api.deps import API_PREFIX
 from api.errors import install_error_handlers
 from api.graphql.schema import graphql_router
 from api.routes import (
-    annotations, audit, datasets, imports, lineage, me, models, principals, records, releases, subjects,
+    annotations,
+    audit,
+    datasets,
+    imports,
+    lineage,
+    me,
+    models,
+    principals,
+    records,
+    releases,
+    subjects,
 )
-from catalog.config import Settings, get_settings
-from catalog.db import make_engine, make_sessionmaker
-from catalog.logging import configure_logging, get_logger
-from catalog.oidc import OidcVerifier
-from catalog.services.masking import scan_function
+from catalog.access.oidc import OidcVerifier
+from catalog.core.config import Settings, get_settings
+from catalog.core.db import make_engine, make_sessionmaker
+from catalog.core.logging import configure_logging, get_logger
+from catalog.pii_gate.service import scan_function
 
 log = get_logger("labeltrail.http")
 

@@ -14,9 +14,9 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import API_PREFIX, audit_context
-from catalog import audit
-from catalog.authz import Principal
-from catalog.services.masking import SCANNER_KEY, Scan
+from catalog.core import audit_log
+from catalog.core.principal import Principal
+from catalog.pii_gate.service import SCANNER_KEY, Scan
 
 _READS = frozenset({"GET", "HEAD", "OPTIONS"})
 _MESSAGE_LIMIT = 500
@@ -29,12 +29,12 @@ async def record_failed_request(request: Request, *, status: int, code: str, mes
     principal = getattr(request.state, "principal", None)
     masked = await run_in_threadpool(masked_message, request.app.state.scan, message)
     await run_in_threadpool(
-        audit.record_failure,
+        audit_log.record_failure,
         request.app.state.sessions,
         context=audit_context(request),
         sealer=request.app.state.sealer,
-        actor=principal if outcome is not audit.Outcome.UNAUTHENTICATED else None,
-        action=action or ("auth:authenticate" if outcome is audit.Outcome.UNAUTHENTICATED else _route(request)),
+        actor=principal if outcome is not audit_log.Outcome.UNAUTHENTICATED else None,
+        action=action or ("auth:authenticate" if outcome is audit_log.Outcome.UNAUTHENTICATED else _route(request)),
         resource=request.url.path,
         outcome=outcome,
         details={"method": request.method, "status": status, "code": code, "message": masked},
@@ -59,7 +59,7 @@ def record_failed_operation(
     outcome = failure_outcome(code, write=write)
     if outcome is None:
         return
-    audit.append_failure(
+    audit_log.append_failure(
         session,
         actor=principal,
         action=action or f"graphql:{field}",
@@ -69,21 +69,21 @@ def record_failed_operation(
     )
 
 
-def failure_outcome(code: str, *, write: bool) -> audit.Outcome | None:
+def failure_outcome(code: str, *, write: bool) -> audit_log.Outcome | None:
     """How a failure is recorded, or None when it is not: failed reads that were not refused."""
     if code == "UNAUTHENTICATED":
-        return audit.Outcome.UNAUTHENTICATED
+        return audit_log.Outcome.UNAUTHENTICATED
     if code == "FORBIDDEN":
-        return audit.Outcome.DENIED
+        return audit_log.Outcome.DENIED
     if write:
-        return audit.Outcome.FAILED
+        return audit_log.Outcome.FAILED
     return None
 
 
 def masked_message(scan: Scan, message: str) -> str:
     """Error messages echo what the caller sent, and compliance officers read the audit log
     without read_raw: the message goes through the PII gate before it is written."""
-    [masked] = scan([audit.storable(message[:_MESSAGE_LIMIT])])
+    [masked] = scan([audit_log.storable(message[:_MESSAGE_LIMIT])])
     return masked.text
 
 

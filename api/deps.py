@@ -13,21 +13,21 @@ from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
-from catalog import audit
-from catalog.authz import Principal
-from catalog.config import Settings
-from catalog.db import transaction
-from catalog.errors import Unauthenticated
-from catalog.services import masking
-from catalog.services.principals import KEY_PREFIX, authenticate, principal_for_identity
+from catalog.access.service import KEY_PREFIX, authenticate, principal_for_identity
+from catalog.core import audit_log
+from catalog.core.config import Settings
+from catalog.core.db import transaction
+from catalog.core.errors import Unauthenticated
+from catalog.core.principal import Principal
+from catalog.pii_gate import service as masking
 
 API_PREFIX = "/api/v1"
 
 _bearer = HTTPBearer(auto_error=False)
 
 
-def audit_context(request: Request) -> audit.AuditContext:
-    return audit.AuditContext(
+def audit_context(request: Request) -> audit_log.AuditContext:
+    return audit_log.AuditContext(
         request_id=getattr(request.state, "request_id", None),
         client=request.client.host if request.client else None,
     )
@@ -36,7 +36,7 @@ def audit_context(request: Request) -> audit.AuditContext:
 @contextmanager
 def _unit_of_work(request: Request) -> Iterator[Session]:
     with transaction(request.app.state.sessions) as session:
-        session.info.update(audit.session_info(audit_context(request), request.app.state.sealer))
+        session.info.update(audit_log.session_info(audit_context(request), request.app.state.sealer))
         session.info[masking.SCANNER_KEY] = request.app.state.scan
         yield session
 

@@ -10,8 +10,8 @@ from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException
 
 from api.audit_failures import record_failed_request
-from catalog.errors import DomainError
-from catalog.logging import get_logger
+from catalog.core.errors import DomainError
+from catalog.core.logging import get_logger
 
 STATUS_BY_CODE = {
     "UNAUTHENTICATED": 401,

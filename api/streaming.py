@@ -12,7 +12,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 from sqlalchemy.orm import Session, sessionmaker
 
-from catalog.db import transaction
+from catalog.core.db import transaction
 
 
 def jsonl_response(

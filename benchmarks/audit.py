@@ -1,14 +1,14 @@
 """Cost of authorization and auditing on annotation writes, on SQLite and PostgreSQL.
 
-What is measured, per backend: annotation writes through ``catalog.services.annotations
+What is measured, per backend: annotation writes through ``catalog.annotations.service
 .create_annotation``, one transaction per write as a request has, by an annotator who holds
 its role on the dataset (so the per-dataset policy is evaluated). Two arms run the same path
 on the same database:
 
 - governed: the code as it ships, authorization and the audit log's hash-chained append
   (head row locked, entry inserted, head moved, a seal every ``--seal-every`` entries).
-- bare: the same code with ``catalog.authz.can`` replaced by a policy that allows everything
-  and ``catalog.audit.append`` by a no-op, patched here, inside the benchmark only; production
+- bare: the same code with ``catalog.access.policy.can`` replaced by a policy that allows everything
+  and ``catalog.core.audit_log.append`` by a no-op, patched here, inside the benchmark only; production
   code has no switch that turns either off.
 
 The arms alternate in rounds of ``--writes`` writes; each arm's median rate over ``--rounds``
@@ -30,12 +30,19 @@ from unittest import mock
 
 from ingest import add_postgres_option, on_each_backend
 
-from catalog import audit, authz, migrate
-from catalog.authz import Principal, Role
-from catalog.db import make_engine, make_sessionmaker, transaction
-from catalog.dtos import AnnotationCreate, BindingIn, DatasetCreate, PrincipalCreate, RecordIn
-from catalog.masking_worker import mask_all
-from catalog.services import annotations, datasets, principals, records
+from catalog.access import policy
+from catalog.access import service as principals
+from catalog.access.schemas import BindingIn, PrincipalCreate
+from catalog.annotations import service as annotations
+from catalog.annotations.schemas import AnnotationCreate
+from catalog.core import audit_log, migrate
+from catalog.core.db import make_engine, make_sessionmaker, transaction
+from catalog.core.principal import Principal, Role
+from catalog.datasets import service as datasets
+from catalog.datasets.schemas import DatasetCreate
+from catalog.pii_gate.worker import mask_all
+from catalog.records import service as records
+from catalog.records.schemas import RecordIn
 from pii import ScannerConfig
 
 SCHEMA = {"questions": [{"name": "response", "kind": "text"}]}
@@ -47,7 +54,7 @@ def prepare(url: str, count: int, seal_every: int):
     migrate.upgrade(url)
     engine = make_engine(url)
     sessions = make_sessionmaker(
-        engine, info=audit.session_info(audit.AuditContext(client="bench"), audit.Sealer(SEAL_KEY, seal_every))
+        engine, info=audit_log.session_info(audit_log.AuditContext(client="bench"), audit_log.Sealer(SEAL_KEY, seal_every))
     )
     with transaction(sessions) as session:
         system = principals.system_principal(session)
@@ -82,8 +89,8 @@ def write(sessions, annotator: Principal, record_ids: list[uuid.UUID]) -> float:
 def bare() -> ExitStack:
     """Allow-everything policy and a no-op audit, for the bare arm only."""
     stack = ExitStack()
-    stack.enter_context(mock.patch.object(authz, "can", lambda *args, **kwargs: True))
-    stack.enter_context(mock.patch.object(audit, "append", lambda *args, **kwargs: 0))
+    stack.enter_context(mock.patch.object(policy, "can", lambda *args, **kwargs: True))
+    stack.enter_context(mock.patch.object(audit_log, "append", lambda *args, **kwargs: 0))
     return stack
 
 

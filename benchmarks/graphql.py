@@ -47,14 +47,20 @@ from ingest import add_postgres_option, on_each_backend  # noqa: E402
 from sqlalchemy import Engine, event  # noqa: E402
 
 from api.app import create_app  # noqa: E402
-from catalog import migrate  # noqa: E402
-from catalog.authz import Role  # noqa: E402
-from catalog.config import Settings  # noqa: E402
-from catalog.db import transaction  # noqa: E402
-from catalog.dtos import AnnotationCreate, AnnotationEdit, BindingIn, DatasetCreate, PrincipalCreate, RecordIn  # noqa: E402
-from catalog.masking_worker import mask_all  # noqa: E402
-from catalog.services import annotations, datasets, principals, records  # noqa: E402
-from catalog.services.masking import SCANNER_KEY  # noqa: E402
+from catalog.access import service as principals
+from catalog.access.schemas import BindingIn, PrincipalCreate
+from catalog.annotations import service as annotations
+from catalog.annotations.schemas import AnnotationCreate, AnnotationEdit
+from catalog.core import migrate
+from catalog.core.config import Settings
+from catalog.core.db import transaction
+from catalog.core.principal import Role
+from catalog.datasets import service as datasets
+from catalog.datasets.schemas import DatasetCreate
+from catalog.pii_gate.service import SCANNER_KEY
+from catalog.pii_gate.worker import mask_all
+from catalog.records import service as records
+from catalog.records.schemas import RecordIn
 from pii import ScannerConfig  # noqa: E402
 
 MASKING = ScannerConfig(mode="pattern")

@@ -2,7 +2,7 @@
 
 What is measured, per backend:
 
-- service: ``catalog.importing.importer.run_import`` reads an in-memory JSON-lines file of N alpaca
+- service: ``catalog.importing.service.run_import`` reads an in-memory JSON-lines file of N alpaca
   items (generated deterministically here) and parses, validates, hashes and inserts one record,
   one annotation and its first revision per item, committing every batch. Timed from the start of
   the import to the last commit.
@@ -37,17 +37,18 @@ from sqlalchemy import Engine, insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
-from catalog import migrate
-from catalog.authz import Principal
-from catalog.config import get_settings
-from catalog.db import make_engine, make_sessionmaker, scratch_postgres, transaction
-from catalog.dtos import DatasetCreate
+from catalog.access import service as principals
+from catalog.annotations.service import new_annotation_rows
+from catalog.core import migrate
+from catalog.core.config import get_settings
+from catalog.core.db import make_engine, make_sessionmaker, scratch_postgres, transaction
+from catalog.core.models import AnnotationRow, DatasetRow, RecordRow, RevisionRow, utcnow
+from catalog.core.principal import Principal
+from catalog.datasets import service as datasets
+from catalog.datasets.schemas import DatasetCreate
 from catalog.importing.formats import Format, parse
-from catalog.importing.importer import run_import
-from catalog.models import AnnotationRow, DatasetRow, RecordRow, RevisionRow, utcnow
-from catalog.services import datasets, principals
-from catalog.services.annotations import new_annotation_rows
-from catalog.services.records import record_row
+from catalog.importing.service import run_import
+from catalog.records.service import record_row
 
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 SCHEMA = {"questions": [{"name": "response", "kind": "text"}]}

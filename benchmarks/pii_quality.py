@@ -26,8 +26,6 @@ dropped and reported, if the text has none). The last line of output is one JSON
 {"recall", "precision", "per_type": {TYPE: {"recall", "precision"}}, "baseline": {"recall", "precision"}}.
 """
 
-import pii  # noqa: F401  (first: it keeps tldextract offline before Presidio is imported)
-
 import argparse
 import copy
 import json
@@ -42,6 +40,7 @@ from presidio_analyzer import AnalyzerEngine, BatchAnalyzerEngine
 from presidio_analyzer.nlp_engine import NlpEngineProvider
 from tqdm import tqdm
 
+import pii  # noqa: F401  (first: it keeps tldextract offline before Presidio is imported)
 from pii import DEFAULT_MODEL, ScannerConfig, get_scanner
 
 DATA_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "pii"  # shared/ beside the repo

@@ -42,8 +42,6 @@ The last line of output is one JSON object: {"speedup_vs_naive", "slowdown_vs_sp
 "span_agreement", "peak_rss_mb", ...}.
 """
 
-import pii  # noqa: F401  (first: it keeps tldextract offline before Presidio is imported)
-
 import argparse
 import json
 import multiprocessing
@@ -62,6 +60,7 @@ from presidio_analyzer.nlp_engine import NlpEngineProvider
 from presidio_anonymizer import AnonymizerEngine
 from presidio_anonymizer.entities import ConflictResolutionStrategy, OperatorConfig
 
+import pii  # noqa: F401  (first: it keeps tldextract offline before Presidio is imported)
 from pii import Masked, ParallelScanner, ScannerConfig
 from pii.analyzer import build_analyzer
 from pii.nlp import build_nlp_engine

@@ -83,11 +83,10 @@ from scipy import stats
 from scipy.spatial import distance
 from sqlalchemy import insert, select, text, update
 
-from catalog import migrate
-from catalog.db import make_engine, make_sessionmaker, transaction
-from catalog.dtos import DatasetCreate, Profile, ShiftOut, SplitRatios
-from catalog.label_schema import LabelSchema
-from catalog.models import (
+from catalog.access import service as principals
+from catalog.core import migrate
+from catalog.core.db import make_engine, make_sessionmaker, transaction
+from catalog.core.models import (
     AnnotationRow,
     DatasetRow,
     PrincipalRow,
@@ -98,11 +97,14 @@ from catalog.models import (
     RevisionRow,
     new_id,
 )
+from catalog.datasets import service as datasets
+from catalog.datasets.label_schema import LabelSchema
+from catalog.datasets.schemas import DatasetCreate
 from catalog.releases import profile as profile_module
 from catalog.releases import shift
 from catalog.releases.features import fill_features
+from catalog.releases.schemas import Profile, ShiftOut, SplitRatios
 from catalog.releases.splits import assign_split
-from catalog.services import datasets, principals
 
 SCHEMA = {
     "questions": [

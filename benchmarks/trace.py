@@ -18,7 +18,7 @@ walks two steps upstream. PostgreSQL gets an ``ANALYZE`` after seeding.
 
 What is timed, per backend, all on the same database in the same run, by a global ml_engineer:
 
-- summary, project: ``catalog.services.traces.trace_model`` (the model, the recursive upstream walk,
+- summary, project: ``catalog.lineage_graph.service.trace_model`` (the model, the recursive upstream walk,
   the visible releases, the runs, one GROUP BY per release, the DTOs), in a new ORM session.
 - summary, SQL: one hand-written statement: the same recursive walk over ``lineage_io`` from the
   model's runs, then the labels of the releases it reached counted by (release, source, annotator
@@ -28,7 +28,7 @@ What is timed, per backend, all on the same database in the same run, by a globa
   how one writes it by hand, and about twice as fast on SQLite). It runs on the DBAPI connection
   (sqlite3 / psycopg: no SQLAlchemy, no authorization, no DTOs); its rows are folded into the same
   per-release counts by source, annotators and counts by guideline version.
-- rows, project: every ``TraceRow`` of ``catalog.services.traces.trace_rows`` consumed, in a new
+- rows, project: every ``TraceRow`` of ``catalog.lineage_graph.service.trace_rows`` consumed, in a new
   ORM session.
 - rows, SQL: on the DBAPI connection, one statement walks the lineage the same way and lists the
   releases reached with their dataset names in trace order (dataset name, release id), then one
@@ -71,12 +71,12 @@ from typing import Any
 from ingest import add_postgres_option, batched, on_each_backend
 from sqlalchemy import JSON, Engine, Table, insert, text
 
-from catalog import migrate
-from catalog.authz import Principal, Role
-from catalog.config import Settings
-from catalog.db import make_engine, make_sessionmaker, transaction
-from catalog.dtos import BindingIn, DatasetCreate, PrincipalCreate, SplitRatios, TraceRow
-from catalog.models import (
+from catalog.access import service as principals
+from catalog.access.schemas import BindingIn, PrincipalCreate
+from catalog.core import migrate
+from catalog.core.config import Settings
+from catalog.core.db import make_engine, make_sessionmaker, transaction
+from catalog.core.models import (
     AnnotationRow,
     PrincipalRow,
     RecordRow,
@@ -85,7 +85,12 @@ from catalog.models import (
     ReleaseRow,
     RevisionRow,
 )
-from catalog.services import datasets, principals, traces
+from catalog.core.principal import Principal, Role
+from catalog.datasets import service as datasets
+from catalog.datasets.schemas import DatasetCreate
+from catalog.lineage_graph import service as traces
+from catalog.lineage_graph.schemas import TraceRow
+from catalog.releases.schemas import SplitRatios
 from lineage.derive import ModelRules
 from lineage.receive import receive
 

@@ -28,9 +28,9 @@ from openlineage.client.facet_v2 import (
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from catalog.models import DatasetRow, ReleaseRow
-from catalog.services.datasets import label_schema_of
-from catalog.services.principals import principal_names
+from catalog.access.service import principal_names
+from catalog.core.models import DatasetRow, ReleaseRow
+from catalog.datasets.service import label_schema_of
 from lineage.facets import provenance
 from lineage.naming import PRODUCER
 

@@ -27,10 +27,10 @@ from openlineage.client.transport.noop import NoopTransport
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from catalog.config import Settings
-from catalog.db import transaction
-from catalog.logging import get_logger
-from catalog.models import OutboxRow, utcnow
+from catalog.core.config import Settings
+from catalog.core.db import transaction
+from catalog.core.logging import get_logger
+from catalog.core.models import OutboxRow, utcnow
 from lineage.events_out import events_for
 
 log = get_logger(__name__)

@@ -17,7 +17,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from catalog.models import (
+from catalog.core.models import (
     DatasetRow,
     LineageDatasetRow,
     LineageEventRow,

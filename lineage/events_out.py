@@ -22,8 +22,8 @@ from openlineage.client.facet_v2 import (
 )
 from sqlalchemy.orm import Session
 
-from catalog.models import OutboxRow
-from catalog.outbox import FAIL, Kind
+from catalog.core.models import OutboxRow
+from catalog.core.outbox import FAIL, Kind
 from lineage import naming
 from lineage.datasets_out import (
     RECORD_TEXTS,

@@ -11,11 +11,12 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from catalog import audit
-from catalog.authz import Action, Principal, require
-from catalog.errors import InvalidInput
-from catalog.hashing import canonical_json, sha256_hex
-from catalog.models import LineageEventRow, new_id
+from catalog.access.policy import Action, require
+from catalog.core import audit_log
+from catalog.core.errors import InvalidInput
+from catalog.core.hashing import canonical_json, sha256_hex
+from catalog.core.models import LineageEventRow, new_id
+from catalog.core.principal import Principal
 from lineage.derive import ModelRules, derive
 from lineage.spec import DatasetEvent, Event, InvalidEvent, RunEvent, parse_event
 
@@ -58,7 +59,7 @@ def _checked(document: Any, index: int | None) -> tuple[Any, Event]:
 def _store(session: Session, principal: Principal, checked: list[tuple[Any, Event]], rules: ModelRules) -> list[Received]:
     received = [_store_one(session, principal, document, event, rules) for document, event in checked]
     fresh = [r for r in received if not r.duplicate]
-    audit.append(
+    audit_log.append(
         session, actor=principal, action=Action.LINEAGE_WRITE, resource="lineage",
         details={"events": [r.event_id for r in fresh], "duplicates": len(received) - len(fresh)},
     )  # fmt: skip

@@ -1,1 +1,1 @@
-"""Alembic migrations for the catalog's schema (target metadata: ``catalog.models.Base.metadata``)."""
+"""Alembic migrations for the catalog's schema (target metadata: ``catalog.core.models.Base.metadata``)."""

@@ -1,9 +1,9 @@
 from alembic import context
 from sqlalchemy import pool
 
-from catalog.config import get_settings
-from catalog.db import make_engine
-from catalog.models import Base
+from catalog.core.config import get_settings
+from catalog.core.db import make_engine
+from catalog.core.models import Base
 
 config = context.config
 target_metadata = Base.metadata

@@ -7,7 +7,6 @@ from spacy.tokens import Doc
 from pii.config import ScannerConfig
 from pii.errors import ModelNotInstalledError, ScannerConfigError
 
-
 # spaCy components whose output Presidio never reads: it reads entities, tokens and lemmas (the
 # tagger, attribute ruler and lemmatizer give the lemmas). Without the parser spaCy's NER no longer
 # stops at the parser's sentence boundaries, which changes a few entities (docs/pii.md, "Speed").

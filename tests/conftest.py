@@ -7,23 +7,23 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from typer.testing import CliRunner
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
+from typer.testing import CliRunner
 
-import catalog.cli
-import catalog.cli_support
+import api.cli.main
+import api.cli.support
 from api.app import create_app
-from catalog import audit, migrate
-from catalog.config import Settings
-from catalog.db import make_engine, scratch_postgres
+from catalog.core import audit_log, migrate
+from catalog.core.config import Settings
+from catalog.core.db import make_engine, scratch_postgres
 from pii import ScannerConfig
 from tests.support.builders import Actors
 
 POSTGRES_URL = os.environ.get("LABELTRAIL_TEST_POSTGRES_URL")
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 # Seal often, so tests see seals without writing hundreds of entries.
-TEST_SEALER = audit.Sealer(key=b"test-seal-key-not-secret", every=5)
+TEST_SEALER = audit_log.Sealer(key=b"test-seal-key-not-secret", every=5)
 # Pattern recognizers only: masks emails, phone and card numbers in milliseconds, without spaCy.
 TEST_MASKING = ScannerConfig(mode="pattern")
 _SKIP_PG = "PostgreSQL not configured: set LABELTRAIL_TEST_POSTGRES_URL (make test does when one answers)"
@@ -72,7 +72,7 @@ def sessions(engine: Engine) -> Iterator[sessionmaker[Session]]:
     outer = connection.begin()
     yield sessionmaker(
         bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False, autoflush=False,
-        info=audit.session_info(audit.AuditContext(client="test"), TEST_SEALER),
+        info=audit_log.session_info(audit_log.AuditContext(client="test"), TEST_SEALER),
     )
     outer.rollback()
     connection.close()
@@ -100,11 +100,11 @@ def client(sessions, settings) -> TestClient:
 @pytest.fixture
 def cli(monkeypatch, sessions, settings):
     """Runs ``labeltrail`` in the test's transaction; ``settings=`` swaps the configuration for one call."""
-    monkeypatch.setattr(catalog.cli_support, "sessions", lambda: sessions)
+    monkeypatch.setattr(api.cli.support, "sessions", lambda: sessions)
 
     def run(*args, settings: Settings = settings):
-        monkeypatch.setattr(catalog.cli_support, "current_settings", lambda: settings)
-        return CliRunner().invoke(catalog.cli.app, [str(arg) for arg in args])
+        monkeypatch.setattr(api.cli.support, "current_settings", lambda: settings)
+        return CliRunner().invoke(api.cli.main.app, [str(arg) for arg in args])
 
     return run
 

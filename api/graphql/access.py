@@ -14,67 +14,83 @@ from strawberry.types import Info
 from api.graphql.context import ENDPOINT, page_limit, read, write
 from api.graphql.inputs import input_from
 from api.graphql.types import Connection, connection
-from catalog import dtos
-from catalog.authz import Principal
-from catalog.services import audit_trail, principals, subjects
+from catalog.access import service as principals
+from catalog.access.schemas import (
+    ApiKeyOut,
+    BindingIn,
+    BindingOut,
+    IssuedKey,
+    KeyCreate,
+    KeyExpire,
+    KeyRotate,
+    PrincipalCreate,
+    PrincipalCreated,
+    PrincipalOut,
+)
+from catalog.audit import service as audit_trail
+from catalog.audit.schemas import AuditEntryOut, AuditFilter, AuditSealOut
+from catalog.core.principal import Principal
+from catalog.lineage_graph.schemas import ModelRef, ReleaseRef
+from catalog.subjects import service as subjects
+from catalog.subjects.schemas import ErasureOut, SubjectErase
 
-BindingInput = input_from(dtos.BindingIn, "BindingInput")
-CreatePrincipalInput = input_from(dtos.PrincipalCreate, "CreatePrincipalInput")
-CreateKeyInput = input_from(dtos.KeyCreate, "CreateKeyInput")
-ExpireKeyInput = input_from(dtos.KeyExpire, "ExpireKeyInput")
-RotateKeyInput = input_from(dtos.KeyRotate, "RotateKeyInput")
-AuditFilterInput = input_from(dtos.AuditFilter, "AuditFilterInput")
-EraseSubjectInput = input_from(dtos.SubjectErase, "EraseSubjectInput")
+BindingInput = input_from(BindingIn, "BindingInput")
+CreatePrincipalInput = input_from(PrincipalCreate, "CreatePrincipalInput")
+CreateKeyInput = input_from(KeyCreate, "CreateKeyInput")
+ExpireKeyInput = input_from(KeyExpire, "ExpireKeyInput")
+RotateKeyInput = input_from(KeyRotate, "RotateKeyInput")
+AuditFilterInput = input_from(AuditFilter, "AuditFilterInput")
+EraseSubjectInput = input_from(SubjectErase, "EraseSubjectInput")
 
 
-@from_dto.type(model=dtos.BindingOut, all_fields=True, name="RoleBinding")
+@from_dto.type(model=BindingOut, all_fields=True, name="RoleBinding")
 class RoleBinding:
     role: str
 
 
-@from_dto.type(model=dtos.ApiKeyOut, all_fields=True, name="ApiKey")
+@from_dto.type(model=ApiKeyOut, all_fields=True, name="ApiKey")
 class ApiKey:
     pass
 
 
-@from_dto.type(model=dtos.IssuedKey, all_fields=True, name="IssuedKey")
+@from_dto.type(model=IssuedKey, all_fields=True, name="IssuedKey")
 class IssuedKey:
     pass
 
 
-@from_dto.type(model=dtos.PrincipalOut, all_fields=True, name="Principal")
+@from_dto.type(model=PrincipalOut, all_fields=True, name="Principal")
 class PrincipalAccount:
     @strawberry.field(description="the principal's API keys: ids and dates, never a secret")
     async def keys(self, info: Info) -> list[ApiKey]:
         return await read(info, principals.list_keys, principal_id=self.id)
 
 
-@from_dto.type(model=dtos.PrincipalCreated, all_fields=True, name="PrincipalCreated")
+@from_dto.type(model=PrincipalCreated, all_fields=True, name="PrincipalCreated")
 class PrincipalCreated:
     pass
 
 
-@from_dto.type(model=dtos.AuditEntryOut, all_fields=True, name="AuditEntry")
+@from_dto.type(model=AuditEntryOut, all_fields=True, name="AuditEntry")
 class AuditEntry:
     details: JSON
 
 
-@from_dto.type(model=dtos.AuditSealOut, all_fields=True, name="AuditSeal")
+@from_dto.type(model=AuditSealOut, all_fields=True, name="AuditSeal")
 class AuditSeal:
     pass
 
 
-@from_dto.type(model=dtos.ReleaseRef, all_fields=True, name="ReleaseRef")
+@from_dto.type(model=ReleaseRef, all_fields=True, name="ReleaseRef")
 class ReleaseRef:
     pass
 
 
-@from_dto.type(model=dtos.ModelRef, all_fields=True, name="ModelRef")
+@from_dto.type(model=ModelRef, all_fields=True, name="ModelRef")
 class ModelRef:
     pass
 
 
-@from_dto.type(model=dtos.ErasureOut, all_fields=True, name="Erasure")
+@from_dto.type(model=ErasureOut, all_fields=True, name="Erasure")
 class Erasure:
     pass
 
@@ -154,8 +170,8 @@ def _of(principal_id: uuid.UUID) -> str:
 
 
 def _erase(
-    session, *, principal: Principal, subject_id: str, data: dtos.SubjectErase, max_depth: int
-) -> dtos.ErasureOut:
+    session, *, principal: Principal, subject_id: str, data: SubjectErase, max_depth: int
+) -> ErasureOut:
     return subjects.erase_subject(
         session, principal=principal, subject_id=subject_id, reason=data.reason, max_depth=max_depth
     )

@@ -24,9 +24,9 @@ from api.deps import PrincipalDep, SessionDep, page_size
 from api.graphql.errors import as_domain_error
 from api.graphql.inputs import dtos_of
 from api.graphql.loaders import Loaders
-from catalog.authz import Principal
-from catalog.config import Settings
-from catalog.errors import DomainError, InvalidInput
+from catalog.core.config import Settings
+from catalog.core.errors import DomainError, InvalidInput
+from catalog.core.principal import Principal
 
 T = TypeVar("T")
 ENDPOINT = "/graphql"  # the resource named by audit entries that have no more precise one

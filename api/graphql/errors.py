@@ -17,8 +17,8 @@ from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType
 
 from api.errors import CONCURRENT_CHANGE
-from catalog.errors import Conflict, DomainError
-from catalog.logging import get_logger
+from catalog.core.errors import Conflict, DomainError
+from catalog.core.logging import get_logger
 
 INVALID_INPUT = "INVALID_INPUT"
 log = get_logger("labeltrail.graphql")

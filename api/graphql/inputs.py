@@ -18,8 +18,10 @@ from strawberry import UNSET
 from strawberry.scalars import JSON
 from strawberry.utils.str_converters import to_camel_case
 
-from catalog import dtos
-from catalog.errors import InvalidInput
+from catalog.annotations.schemas import AnnotationCreate, AnnotationEdit, ReviewCreate, Source
+from catalog.core.errors import InvalidInput
+from catalog.datasets.schemas import DatasetCreate, GuidelineCreate, Origin
+from catalog.records.schemas import Message, RecordIn, RecordRetire, RecordsCreate
 
 ARGUMENT = "input"
 _MODELS: dict[type, type[BaseModel]] = {}  # input type -> its DTO
@@ -67,17 +69,17 @@ def _graphql_type(annotation: Any) -> Any:
     return annotation
 
 
-MessageInput = input_from(dtos.Message, "MessageInput")
-OriginInput = input_from(dtos.Origin, "OriginInput")
-SourceInput = input_from(dtos.Source, "SourceInput")
-CreateDatasetInput = input_from(dtos.DatasetCreate, "CreateDatasetInput", label_schema=JSON)
-AddGuidelineInput = input_from(dtos.GuidelineCreate, "AddGuidelineInput")
-RecordInput = input_from(dtos.RecordIn, "RecordInput")
-AddRecordsInput = input_from(dtos.RecordsCreate, "AddRecordsInput")
-RetireRecordInput = input_from(dtos.RecordRetire, "RetireRecordInput")
-AnnotateInput = input_from(dtos.AnnotationCreate, "AnnotateInput")
-EditAnnotationInput = input_from(dtos.AnnotationEdit, "EditAnnotationInput")
-ReviewInput = input_from(dtos.ReviewCreate, "ReviewInput")
+MessageInput = input_from(Message, "MessageInput")
+OriginInput = input_from(Origin, "OriginInput")
+SourceInput = input_from(Source, "SourceInput")
+CreateDatasetInput = input_from(DatasetCreate, "CreateDatasetInput", label_schema=JSON)
+AddGuidelineInput = input_from(GuidelineCreate, "AddGuidelineInput")
+RecordInput = input_from(RecordIn, "RecordInput")
+AddRecordsInput = input_from(RecordsCreate, "AddRecordsInput")
+RetireRecordInput = input_from(RecordRetire, "RetireRecordInput")
+AnnotateInput = input_from(AnnotationCreate, "AnnotateInput")
+EditAnnotationInput = input_from(AnnotationEdit, "EditAnnotationInput")
+ReviewInput = input_from(ReviewCreate, "ReviewInput")
 
 
 def dtos_of(arguments: dict[str, Any]) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from functools import partial
 
 from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter, SchemaExtension
 
-from catalog.config import Settings
+from catalog.core.config import Settings
 
 
 def limits(settings: Settings) -> list[Callable[[], SchemaExtension]]:

@@ -17,26 +17,38 @@ from api.graphql.access import ModelRef, ReleaseRef
 from api.graphql.context import page_limit, read
 from api.graphql.releases import GateResult
 from api.graphql.types import Connection, connection
-from catalog import dtos
-from catalog.services import lineage_graph, traces
+from catalog.lineage_graph import graph as lineage_graph
+from catalog.lineage_graph import service as traces
+from catalog.lineage_graph.schemas import (
+    ImpactOut,
+    LineageEdge,
+    LineageGraph,
+    LineageNode,
+    ModelOut,
+    ModelTrace,
+    ModelVersionOut,
+    ReleaseTrace,
+    TraceRow,
+    TrainingRun,
+)
 
 
-@from_dto.type(model=dtos.ModelVersionOut, all_fields=True, name="ModelVersion")
+@from_dto.type(model=ModelVersionOut, all_fields=True, name="ModelVersion")
 class ModelVersion:
     pass
 
 
-@from_dto.type(model=dtos.ModelOut, all_fields=True, name="Model")
+@from_dto.type(model=ModelOut, all_fields=True, name="Model")
 class Model:
     pass
 
 
-@from_dto.type(model=dtos.TrainingRun, all_fields=True, name="TrainingRun")
+@from_dto.type(model=TrainingRun, all_fields=True, name="TrainingRun")
 class TrainingRun:
     pass
 
 
-@from_dto.type(model=dtos.ReleaseTrace, all_fields=True, name="ReleaseTrace")
+@from_dto.type(model=ReleaseTrace, all_fields=True, name="ReleaseTrace")
 class ReleaseTrace:
     by_source: JSON
     guideline_versions: JSON
@@ -44,33 +56,33 @@ class ReleaseTrace:
     override: JSON | None
 
 
-@from_dto.type(model=dtos.TraceRow, all_fields=True, name="TraceRow")
+@from_dto.type(model=TraceRow, all_fields=True, name="TraceRow")
 class TraceRow:
     pass
 
 
-@from_dto.type(model=dtos.ModelTrace, all_fields=True, name="ModelTrace")
+@from_dto.type(model=ModelTrace, all_fields=True, name="ModelTrace")
 class ModelTrace:
     pass
 
 
-@from_dto.type(model=dtos.ImpactOut, all_fields=True, name="Impact")
+@from_dto.type(model=ImpactOut, all_fields=True, name="Impact")
 class Impact:
     releases: list[ReleaseRef]
     models: list[ModelRef]
 
 
-@from_dto.type(model=dtos.LineageEdge, all_fields=True, name="LineageEdge")
+@from_dto.type(model=LineageEdge, all_fields=True, name="LineageEdge")
 class LineageEdge:
     pass
 
 
-@from_dto.type(model=dtos.LineageNode, all_fields=True, name="LineageNode")
+@from_dto.type(model=LineageNode, all_fields=True, name="LineageNode")
 class LineageNode:
     type: str
 
 
-@from_dto.type(model=dtos.LineageGraph, all_fields=True, name="LineageGraph")
+@from_dto.type(model=LineageGraph, all_fields=True, name="LineageGraph")
 class LineageGraph:
     pass
 

@@ -12,9 +12,11 @@ from typing import Any
 
 from strawberry.dataloader import DataLoader
 
-from catalog.dtos import AnnotationOut, GuidelineOut, History
-from catalog.errors import DomainError
-from catalog.services import annotations, guidelines
+from catalog.annotations import service as annotations
+from catalog.annotations.schemas import AnnotationOut, History
+from catalog.core.errors import DomainError
+from catalog.datasets import guidelines
+from catalog.datasets.schemas import GuidelineOut
 
 Call = Callable[..., Awaitable[Any]]
 

@@ -23,12 +23,15 @@ from api.graphql.inputs import (
     ReviewInput,
 )
 from api.graphql.types import Annotation, Dataset, Guideline, Record, RecordIds
-from catalog.authz import Principal
-from catalog.dtos import RecordsCreate
-from catalog.errors import InvalidInput
+from catalog.annotations import service as annotations
+from catalog.core.errors import InvalidInput
+from catalog.core.principal import Principal
+from catalog.datasets import guidelines
+from catalog.datasets import service as datasets
 from catalog.importing.formats import Format
-from catalog.importing.importer import run_import
-from catalog.services import annotations, datasets, guidelines, records
+from catalog.importing.service import run_import
+from catalog.records import service as records
+from catalog.records.schemas import RecordsCreate
 
 
 @strawberry.type

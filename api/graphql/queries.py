@@ -7,7 +7,10 @@ from strawberry.types import Info
 
 from api.graphql.context import page_limit, read
 from api.graphql.types import Annotation, Connection, Dataset, Me, Record, connection
-from catalog.services import annotations, datasets, principals, records
+from catalog.access import service as principals
+from catalog.annotations import service as annotations
+from catalog.datasets import service as datasets
+from catalog.records import service as records
 
 
 @strawberry.type

@@ -16,73 +16,87 @@ from strawberry.types import Info
 from api.graphql.context import page_limit, read, write
 from api.graphql.inputs import input_from
 from api.graphql.types import Connection, connection
-from catalog import dtos
-from catalog.pagination import encode_cursor
-from catalog.services import releases
+from catalog.core.pagination import encode_cursor
+from catalog.releases import service as releases
+from catalog.releases.schemas import (
+    ContaminationExample,
+    ContaminationOut,
+    ExportLabel,
+    ExportRow,
+    FeatureShift,
+    GateOverride,
+    GateResult,
+    Profile,
+    ReleaseCreate,
+    ReleaseDiff,
+    ReleaseOut,
+    ShiftOut,
+    SplitRatios,
+)
 
-SplitRatiosInput = input_from(dtos.SplitRatios, "SplitRatiosInput")
-GateOverrideInput = input_from(dtos.GateOverride, "GateOverrideInput")
-CutReleaseInput = input_from(dtos.ReleaseCreate, "CutReleaseInput")
+SplitRatiosInput = input_from(SplitRatios, "SplitRatiosInput")
+GateOverrideInput = input_from(GateOverride, "GateOverrideInput")
+CutReleaseInput = input_from(ReleaseCreate, "CutReleaseInput")
 
 
-@from_dto.type(model=dtos.SplitRatios, all_fields=True, name="SplitRatios")
+@from_dto.type(model=SplitRatios, all_fields=True, name="SplitRatios")
 class SplitRatios:
     pass
 
 
-@from_dto.type(model=dtos.GateResult, all_fields=True, name="GateResult")
+@from_dto.type(model=GateResult, all_fields=True, name="GateResult")
 class GateResult:
     pass
 
 
-@from_dto.type(model=dtos.ContaminationExample, all_fields=True, name="ContaminationExample")
+@from_dto.type(model=ContaminationExample, all_fields=True, name="ContaminationExample")
 class ContaminationExample:
     kind: str
     against: str
 
 
-@from_dto.type(model=dtos.ContaminationOut, all_fields=True, name="Contamination")
+@from_dto.type(model=ContaminationOut, all_fields=True, name="Contamination")
 class Contamination:
     pass
 
 
-@from_dto.type(model=dtos.ReleaseOut, all_fields=True, name="Release")
+@from_dto.type(model=ReleaseOut, all_fields=True, name="Release")
 class Release:
     statuses: list[str]
     split_counts: JSON
     override: JSON | None
 
 
-@from_dto.type(model=dtos.Profile, all_fields=True, name="Profile")
+@from_dto.type(model=Profile, all_fields=True, name="Profile")
 class Profile:
     categorical: JSON = strawberry.field(description="per feature, the count of each category")
     numeric: JSON = strawberry.field(description="per feature, [value, count] pairs in ascending value, as REST sends them")
 
 
-@from_dto.type(model=dtos.FeatureShift, all_fields=True, name="FeatureShift")
+@from_dto.type(model=FeatureShift, all_fields=True, name="FeatureShift")
 class FeatureShift:
     kind: str
     test: str
 
 
-@from_dto.type(model=dtos.ShiftOut, all_fields=True, name="Shift")
+@from_dto.type(model=ShiftOut, all_fields=True, name="Shift")
 class Shift:
     pass
 
 
-@from_dto.type(model=dtos.ReleaseDiff, all_fields=True, name="ReleaseDiff")
+@from_dto.type(model=ReleaseDiff, all_fields=True, name="ReleaseDiff")
 class ReleaseDiff:
     examples: JSON = strawberry.field(description="up to 100 record ids per kind of change")
 
 
-@from_dto.type(model=dtos.ExportLabel, all_fields=True, name="ExportLabel")
+@from_dto.type(model=ExportLabel, all_fields=True, name="ExportLabel")
 class ExportLabel:
     text: str
     value: JSON | None
     status: str
 
 
-@from_dto.type(model=dtos.ExportRow, all_fields=True, name="ExportRow")
+@from_dto.type(model=ExportRow, all_fields=True, name="ExportRow")
 class ExportRow:
     text: str
     metadata: JSON | None

@@ -22,7 +22,7 @@ from api.graphql.mutations import Mutation
 from api.graphql.queries import Query
 from api.graphql.releases import ReleaseMutation, ReleaseQuery
 from api.graphql.scalars import SCALARS
-from catalog.config import Settings
+from catalog.core.config import Settings
 
 
 class Schema(strawberry.Schema):

@@ -19,34 +19,38 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from api.graphql.context import page_limit, read
-from catalog import dtos
-from catalog.pagination import encode_cursor
-from catalog.services import records
+from catalog.access.schemas import Me
+from catalog.annotations.schemas import AnnotationOut, RevisionOut, Source
+from catalog.core.pagination import encode_cursor
+from catalog.core.schemas import Page
+from catalog.datasets.schemas import DatasetOut, GuidelineOut, Origin
+from catalog.records import service as records
+from catalog.records.schemas import Message, RecordIds, RecordOut
 
 T = TypeVar("T")
 
 
-@from_dto.type(model=dtos.Message, all_fields=True, name="Message")
+@from_dto.type(model=Message, all_fields=True, name="Message")
 class Message:
     role: str
 
 
-@from_dto.type(model=dtos.Origin, all_fields=True, name="Origin")
+@from_dto.type(model=Origin, all_fields=True, name="Origin")
 class Origin:
     pass
 
 
-@from_dto.type(model=dtos.Source, all_fields=True, name="Source")
+@from_dto.type(model=Source, all_fields=True, name="Source")
 class Source:
     kind: str
 
 
-@from_dto.type(model=dtos.GuidelineOut, all_fields=True, name="Guideline")
+@from_dto.type(model=GuidelineOut, all_fields=True, name="Guideline")
 class Guideline:
     pass
 
 
-@from_dto.type(model=dtos.RevisionOut, all_fields=True, name="Revision")
+@from_dto.type(model=RevisionOut, all_fields=True, name="Revision")
 class Revision:
     kind: str
     text: str
@@ -54,7 +58,7 @@ class Revision:
     status: str
 
 
-@from_dto.type(model=dtos.AnnotationOut, all_fields=True, name="Annotation")
+@from_dto.type(model=AnnotationOut, all_fields=True, name="Annotation")
 class Annotation:
     text: str
     value: JSON | None
@@ -66,7 +70,7 @@ class Annotation:
         return found.revisions
 
 
-@from_dto.type(model=dtos.RecordOut, all_fields=True, name="Record")
+@from_dto.type(model=RecordOut, all_fields=True, name="Record")
 class Record:
     text: str
     metadata: JSON
@@ -77,7 +81,7 @@ class Record:
         return await info.context.loaders.annotations.load(self.id)
 
 
-@from_dto.type(model=dtos.RecordIds, all_fields=True, name="RecordIds")
+@from_dto.type(model=RecordIds, all_fields=True, name="RecordIds")
 class RecordIds:
     pass
 
@@ -100,7 +104,7 @@ class Connection(Generic[T]):
     page_info: PageInfo
 
 
-def connection(page: dtos.Page, cursor: Callable[[Any], str] | None = None) -> Connection:
+def connection(page: Page, cursor: Callable[[Any], str] | None = None) -> Connection:
     """A service's page as a Relay connection, with the REST API's cursors: an item's cursor is
     what ``next_cursor`` is after it (by default its id's)."""
     cursor = cursor or (lambda item: encode_cursor(item.id))
@@ -109,7 +113,7 @@ def connection(page: dtos.Page, cursor: Callable[[Any], str] | None = None) -> C
     return Connection(edges=edges, page_info=info)
 
 
-@from_dto.type(model=dtos.DatasetOut, all_fields=True, name="Dataset")
+@from_dto.type(model=DatasetOut, all_fields=True, name="Dataset")
 class Dataset:
     label_schema: JSON
 
@@ -142,7 +146,7 @@ class Me:
     dataset_roles: list[DatasetRoles] = strawberry.field(description="roles held per dataset")
 
     @classmethod
-    def of(cls, me: dtos.Me) -> "Me":
+    def of(cls, me: Me) -> "Me":
         """``dataset_roles`` is a map in the DTO, which GraphQL cannot type: here a list of entries."""
         per_dataset = [DatasetRoles(dataset_id=dataset, roles=roles) for dataset, roles in me.dataset_roles.items()]
         return cls(id=me.id, name=me.name, roles=me.roles, dataset_roles=per_dataset)

@@ -3,8 +3,8 @@ import uuid
 from fastapi import APIRouter
 
 from api.deps import PrincipalDep, SessionDep
-from catalog.dtos import AnnotationCreate, AnnotationEdit, AnnotationOut, History, ReviewCreate
-from catalog.services import annotations
+from catalog.annotations import service as annotations
+from catalog.annotations.schemas import AnnotationCreate, AnnotationEdit, AnnotationOut, History, ReviewCreate
 
 router = APIRouter(tags=["annotations"])
 

@@ -9,11 +9,12 @@ from fastapi.responses import StreamingResponse
 from pydantic import ValidationError
 
 from api.deps import LimitDep, PrincipalDep, SessionDep
-from catalog.authz import Principal
-from catalog.db import transaction
-from catalog.dtos import AuditEntryOut, AuditFilter, AuditSealOut, Page
-from catalog.errors import InvalidInput
-from catalog.services import audit_trail
+from catalog.audit import service as audit_trail
+from catalog.audit.schemas import AuditEntryOut, AuditFilter, AuditSealOut
+from catalog.core.db import transaction
+from catalog.core.errors import InvalidInput
+from catalog.core.principal import Principal
+from catalog.core.schemas import Page
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 

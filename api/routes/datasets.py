@@ -3,8 +3,10 @@ import uuid
 from fastapi import APIRouter
 
 from api.deps import LimitDep, PrincipalDep, SessionDep
-from catalog.dtos import DatasetCreate, DatasetOut, GuidelineCreate, GuidelineOut, Page
-from catalog.services import datasets, guidelines
+from catalog.core.schemas import Page
+from catalog.datasets import guidelines
+from catalog.datasets import service as datasets
+from catalog.datasets.schemas import DatasetCreate, DatasetOut, GuidelineCreate, GuidelineOut
 
 router = APIRouter(tags=["datasets"])
 

@@ -8,10 +8,10 @@ from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import PrincipalDep, SessionDep
-from catalog.errors import InvalidInput
+from catalog.core.errors import InvalidInput
 from catalog.importing.formats import Format
-from catalog.importing.importer import run_import
 from catalog.importing.reading import open_file
+from catalog.importing.service import run_import
 
 router = APIRouter(tags=["imports"])
 

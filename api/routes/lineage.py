@@ -3,8 +3,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Query, Request
 
 from api.deps import PrincipalDep, SessionDep
-from catalog.dtos import LineageGraph
-from catalog.services.lineage_graph import lineage_graph
+from catalog.lineage_graph.graph import lineage_graph
+from catalog.lineage_graph.schemas import LineageGraph
 from lineage.derive import ModelRules
 from lineage.receive import Received, receive, receive_batch
 

@@ -1,8 +1,8 @@
 from fastapi import APIRouter
 
 from api.deps import PrincipalDep
-from catalog.dtos import Me
-from catalog.services import principals
+from catalog.access import service as principals
+from catalog.access.schemas import Me
 
 router = APIRouter(tags=["identity"])
 

@@ -7,8 +7,8 @@ from fastapi.responses import StreamingResponse
 
 from api.deps import PrincipalDep, SessionDep
 from api.streaming import jsonl_response
-from catalog.dtos import ImpactOut, ModelOut, ModelTrace
-from catalog.services import traces
+from catalog.lineage_graph import service as traces
+from catalog.lineage_graph.schemas import ImpactOut, ModelOut, ModelTrace
 
 router = APIRouter(tags=["models"])
 

@@ -5,7 +5,8 @@ import uuid
 from fastapi import APIRouter, Response
 
 from api.deps import PrincipalDep, SessionDep
-from catalog.dtos import (
+from catalog.access import service as principals
+from catalog.access.schemas import (
     ApiKeyOut,
     BindingIn,
     BindingOut,
@@ -17,7 +18,6 @@ from catalog.dtos import (
     PrincipalCreated,
     PrincipalOut,
 )
-from catalog.services import principals
 
 router = APIRouter(prefix="/principals", tags=["principals"])
 

@@ -3,8 +3,9 @@ import uuid
 from fastapi import APIRouter
 
 from api.deps import LimitDep, PrincipalDep, SessionDep
-from catalog.dtos import Page, RecordIds, RecordOut, RecordRetire, RecordsCreate
-from catalog.services import records
+from catalog.core.schemas import Page
+from catalog.records import service as records
+from catalog.records.schemas import RecordIds, RecordOut, RecordRetire, RecordsCreate
 
 router = APIRouter(tags=["records"])
 

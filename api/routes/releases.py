@@ -7,9 +7,9 @@ from fastapi.responses import StreamingResponse
 
 from api.deps import PrincipalDep, SessionDep
 from api.streaming import jsonl_response
-from catalog.dtos import Profile, ReleaseCreate, ReleaseDiff, ReleaseOut
-from catalog.releases.gates import ReleasePolicy
-from catalog.services import releases
+from catalog.core.config import ReleasePolicy
+from catalog.releases import service as releases
+from catalog.releases.schemas import Profile, ReleaseCreate, ReleaseDiff, ReleaseOut
 
 router = APIRouter(tags=["releases"])
 

@@ -3,8 +3,8 @@ from typing import Annotated
 from fastapi import APIRouter, BackgroundTasks, Query, Request
 
 from api.deps import PrincipalDep, SessionDep
-from catalog.dtos import ErasureOut
-from catalog.services import subjects
+from catalog.subjects import service as subjects
+from catalog.subjects.schemas import ErasureOut
 
 router = APIRouter(tags=["subjects"])
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from catalog.dtos import RecordIn
+from catalog.records.schemas import RecordIn
 
 
 class Format(StrEnum):

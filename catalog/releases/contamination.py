@@ -22,7 +22,7 @@ from functools import cache
 
 from datasketch import LeanMinHash, MinHash, MinHashLSH
 
-from catalog.dtos import ContaminationExample, ContaminationOut
+from catalog.releases.schemas import ContaminationExample, ContaminationOut
 
 SEED = 1  # fixed, so the same prompts give the same MinHashes, and the same report, on every run
 SHINGLE_WORDS = 3

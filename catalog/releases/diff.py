@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from sqlalchemy import Select, and_, exists, func, select
 from sqlalchemy.orm import Session, aliased
 
-from catalog.models import ReleaseRecordRow, ReleaseRevisionRow
+from catalog.core.models import ReleaseRecordRow, ReleaseRevisionRow
 
 EXAMPLES = 100
 

@@ -1,7 +1,7 @@
 """Reading a release back out, a chunk of records at a time: its manifest, and its rows for training.
 
 Both walk ``release_records`` in record id order (which is leaf order) a page at a time, so
-memory stays flat whatever the size of the release; the pages are what GraphQL serves. Text is served as :mod:`catalog.services.records` serves it: raw only when the
+memory stays flat whatever the size of the release; the pages are what GraphQL serves. Text is served as :mod:`catalog.records.service` serves it: raw only when the
 caller may read raw (decided, and audited, by the service before streaming starts).
 """
 
@@ -13,11 +13,19 @@ from typing import TypeVar
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from catalog.dtos import ExportLabel, ExportRow, Source
-from catalog.models import AnnotationRow, PrincipalRow, RecordRow, ReleaseRecordRow, ReleaseRevisionRow, RevisionRow
+from catalog.annotations.schemas import Source
+from catalog.annotations.service import served_text
+from catalog.core.models import (
+    AnnotationRow,
+    PrincipalRow,
+    RecordRow,
+    ReleaseRecordRow,
+    ReleaseRevisionRow,
+    RevisionRow,
+)
+from catalog.pii_gate.service import MASKED
 from catalog.releases.manifest import LabelEntry, Leaf
-from catalog.services.annotations import served_text
-from catalog.services.masking import MASKED
+from catalog.releases.schemas import ExportLabel, ExportRow
 
 CHUNK = 1000
 T = TypeVar("T")

@@ -10,8 +10,15 @@ import uuid
 from sqlalchemy import String, cast, func, select, update
 from sqlalchemy.orm import Session
 
-from catalog.label_schema import LabelSchema
-from catalog.models import AnnotationRow, PiiFindingRow, RecordRow, ReleaseRecordRow, ReleaseRevisionRow, RevisionRow
+from catalog.core.models import (
+    AnnotationRow,
+    PiiFindingRow,
+    RecordRow,
+    ReleaseRecordRow,
+    ReleaseRevisionRow,
+    RevisionRow,
+)
+from catalog.datasets.label_schema import LabelSchema
 from catalog.releases.json_sql import json_scalar_text, json_text, message_chars, message_count
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from catalog.dtos import ExportRow
+from catalog.releases.schemas import ExportRow
 
 ROW_GROUP = 5000
 _LABEL = pa.struct([

@@ -7,23 +7,8 @@ kept on the release.
 
 from dataclasses import dataclass
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
-
-from catalog.dtos import GateResult
-
-
-class ReleasePolicy(BaseSettings):
-    """``LABELTRAIL_RELEASE_*``: which gates every release passes, and the contamination check's settings."""
-
-    model_config = SettingsConfigDict(env_prefix="LABELTRAIL_RELEASE_", env_file=".env", extra="ignore")
-
-    require_masked: bool = Field(default=True, description="no released record or label text still awaits the PII gate")
-    require_guideline_version: bool = Field(default=False, description="every released label names its guideline")
-    max_contamination: float | None = Field(
-        default=None, ge=0, le=1, description="largest share of test records overlapping train (exact or near)"
-    )
-    near_duplicate_threshold: float = Field(default=0.8, gt=0, le=1, description="MinHash Jaccard for near-duplicates")
+from catalog.core.config import ReleasePolicy
+from catalog.releases.schemas import GateResult
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from catalog.hashing import canonical_json
+from catalog.core.hashing import canonical_json
 
 _LEAF, _NODE = b"\x00", b"\x01"
 

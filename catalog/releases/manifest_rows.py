@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
-from catalog.dtos import SplitRatios
-from catalog.models import AnnotationRow, RecordRow, RevisionRow
+from catalog.core.models import AnnotationRow, RecordRow, RevisionRow
+from catalog.pii_gate.service import MASKED
 from catalog.releases.manifest import LabelEntry, Leaf, masked_sha256
+from catalog.releases.schemas import SplitRatios
 from catalog.releases.splits import assign_split
-from catalog.services.masking import MASKED
 
 _STREAM = 2000
 

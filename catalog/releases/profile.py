@@ -19,9 +19,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from catalog.dtos import Profile
-from catalog.label_schema import LabelSchema
-from catalog.models import PiiFindingRow, PrincipalRow, ReleaseRecordRow, ReleaseRevisionRow, ReleaseRow
+from catalog.core.models import PiiFindingRow, PrincipalRow, ReleaseRecordRow, ReleaseRevisionRow, ReleaseRow
+from catalog.datasets.label_schema import LabelSchema
+from catalog.releases.schemas import Profile
 
 NONE = "(none)"
 RECORD_FEATURES = ("task_type", "domain", "language", "split")

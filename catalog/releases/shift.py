@@ -18,7 +18,7 @@ import numpy as np
 from scipy import stats
 from scipy.spatial import distance
 
-from catalog.dtos import FeatureShift, Profile, ShiftOut
+from catalog.releases.schemas import FeatureShift, Profile, ShiftOut
 
 SMALL = 1000  # reference observations up to which p-values are used, distances above (registry.py)
 P_VALUE = 0.05

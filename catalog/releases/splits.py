@@ -6,7 +6,7 @@ split in every release and a re-imported prompt cannot move from train to test.
 
 import hashlib
 
-from catalog.dtos import SplitRatios
+from catalog.releases.schemas import SplitRatios
 
 _SCALE = float(2**64)
 

@@ -21,7 +21,7 @@ down_revision: str | None = "0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-DATASET_ONLY_ROLES = ("annotator", "reviewer")  # as catalog.authz had it when this migration was written
+DATASET_ONLY_ROLES = ("annotator", "reviewer")  # as catalog.access.policy had it when this migration was written
 
 
 def upgrade() -> None:

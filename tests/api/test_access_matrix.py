@@ -1,7 +1,7 @@
 """Every REST operation × every role, derived from the app's routes and the policy table.
 
 Each role holds its role the way it would in production: globally, or (annotators, reviewers)
-on dataset A only. The expected outcome comes from ``catalog.authz`` itself: 2xx when the policy
+on dataset A only. The expected outcome comes from ``catalog.access.policy`` itself: 2xx when the policy
 grants the action, 404 when the role cannot see the dataset at all, 403 when it can see it but
 may not act, 401 without a key. A route added without a row here fails the first test.
 """
@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 from api.app import create_app
-from catalog.authz import Action, Principal, Role, can, may_read_raw
+from catalog.access.policy import Action, can, may_read_raw
+from catalog.core.principal import Principal, Role
 from tests.support.builders import TEXT_SCHEMA, Caller, chat_record, undone
 
 PUBLIC = {("GET", "/health")}

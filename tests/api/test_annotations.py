@@ -5,10 +5,10 @@ import uuid
 import pytest
 from sqlalchemy import select
 
-from catalog.authz import Role
-from catalog.db import transaction
-from catalog.models import AnnotationRow, DatasetRow, RecordRow, RevisionRow
-from catalog.provenance import revision_sha256
+from catalog.core.db import transaction
+from catalog.core.models import AnnotationRow, DatasetRow, RecordRow, RevisionRow
+from catalog.core.principal import Role
+from catalog.core.provenance import revision_sha256
 from tests.support.builders import chat_record, pair_record
 
 

@@ -18,14 +18,14 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from api.app import create_app
-from catalog import audit, migrate
-from catalog.audit_verify import AuditIntact, verify_audit
-from catalog.authz import Role
-from catalog.config import Settings
-from catalog.db import make_engine, make_sessionmaker, scratch_postgres, transaction
-from catalog.dtos import BindingIn, PrincipalCreate
-from catalog.models import AnnotationRow, AuditEntryRow, AuditSealRow, DatasetRow, RecordRow
-from catalog.services import principals
+from catalog.access import service as principals
+from catalog.access.schemas import BindingIn, PrincipalCreate
+from catalog.audit.verify import AuditIntact, verify_audit
+from catalog.core import audit_log, migrate
+from catalog.core.config import Settings
+from catalog.core.db import make_engine, make_sessionmaker, scratch_postgres, transaction
+from catalog.core.models import AnnotationRow, AuditEntryRow, AuditSealRow, DatasetRow, RecordRow
+from catalog.core.principal import Role
 from tests.conftest import POSTGRES_URL, TEST_SEALER
 from tests.support.builders import FULL_SCHEMA, TEXT_SCHEMA, Caller, chat_record
 
@@ -657,12 +657,12 @@ def test_concurrent_appends_queue_on_the_head_and_never_fork_the_chain(committed
     failures_recorded: dict[int, int] = {}
 
     def work(n: int) -> None:
-        context = audit.AuditContext(request_id=f"thread-{n}", client="race")
-        sessions = make_sessionmaker(committed_engine, info=audit.session_info(context, TEST_SEALER))
+        context = audit_log.AuditContext(request_id=f"thread-{n}", client="race")
+        sessions = make_sessionmaker(committed_engine, info=audit_log.session_info(context, TEST_SEALER))
         mine, failures = [], 0
 
         def append(session, action: str = "test:race") -> int:
-            return audit.append(session, actor=None, action=action, resource=f"thread:{n}", details=details)
+            return audit_log.append(session, actor=None, action=action, resource=f"thread:{n}", details=details)
 
         for round_ in range(ROUNDS):
             details = {"thread": n, "round": round_}
@@ -671,9 +671,9 @@ def test_concurrent_appends_queue_on_the_head_and_never_fork_the_chain(committed
                     append(session, "test:rolled-back")
                     session.rollback()
             elif round_ % 4 == 2:  # a failure's entry, in a transaction of its own
-                audit.record_failure(
+                audit_log.record_failure(
                     sessions, context=context, sealer=TEST_SEALER, actor=None, action="test:failure",
-                    resource=f"thread:{n}", outcome=audit.Outcome.DENIED, details=details,
+                    resource=f"thread:{n}", outcome=audit_log.Outcome.DENIED, details=details,
                 )
                 failures += 1
             else:
@@ -714,7 +714,7 @@ def test_concurrent_requests_and_their_refusals_keep_one_chain(committed_engine)
     )
     app = create_app(settings, sessions=make_sessionmaker(committed_engine))
     setup = make_sessionmaker(
-        committed_engine, info=audit.session_info(audit.AuditContext(client="setup"), TEST_SEALER)
+        committed_engine, info=audit_log.session_info(audit_log.AuditContext(client="setup"), TEST_SEALER)
     )
     with transaction(setup) as session:
         system = principals.system_principal(session)

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from catalog.authz import Role
+from catalog.core.principal import Role
 
 
 def test_health_needs_no_key(client):
@@ -45,7 +45,7 @@ def test_a_tampered_key_is_refused(actors, client):
 def test_keys_are_stored_hashed(actors, session):
     from sqlalchemy import select
 
-    from catalog.models import ApiKeyRow
+    from catalog.core.models import ApiKeyRow
 
     steward = actors(Role.DATA_STEWARD)
     stored = session.scalars(select(ApiKeyRow.key_sha256)).all()

@@ -2,7 +2,7 @@
 
 import hashlib
 
-from catalog.authz import Role
+from catalog.core.principal import Role
 from tests.support.builders import TEXT_SCHEMA
 
 

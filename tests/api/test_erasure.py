@@ -9,11 +9,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from api.app import create_app
-from catalog import audit, migrate
-from catalog.authz import Role
-from catalog.db import make_engine, make_sessionmaker
-from catalog.models import AuditEntryRow
-from catalog.verify import Summary, verify
+from catalog.core import audit_log, migrate
+from catalog.core.db import make_engine, make_sessionmaker
+from catalog.core.models import AuditEntryRow
+from catalog.core.principal import Role
+from catalog.verification.service import Summary, verify
 from tests.conftest import TEST_MASKING, TEST_SEALER
 from tests.support.builders import TEXT_SCHEMA, Actors, chat_record
 
@@ -134,16 +134,16 @@ def test_an_erasure_without_a_reason_is_refused_and_changes_nothing(steward, wor
 
 
 def test_no_trace_of_an_erased_text_is_left_in_the_sqlite_files(tmp_path: Path, settings):
-    url = f"sqlite:///{tmp_path / 'catalog.db'}"
+    url = f"sqlite:///{tmp_path / 'catalog.core.db'}"
     migrate.upgrade(url)
     engine = make_engine(url)
-    sessions = make_sessionmaker(engine, info=audit.session_info(audit.AuditContext(client="test"), TEST_SEALER))
+    sessions = make_sessionmaker(engine, info=audit_log.session_info(audit_log.AuditContext(client="test"), TEST_SEALER))
     actors = Actors(sessions, TestClient(create_app(settings, sessions=sessions)), TEST_MASKING)
     steward = actors(Role.DATA_STEWARD, "stew")
     dataset = steward.dataset("files", TEXT_SCHEMA)
     canary = "zq-7f3e9b@example.org"  # masked by the gate, so only the raw text holds it
     steward.records(dataset["id"], subject_record("s-file", f"Write to {canary} today"))
-    files = [path for path in tmp_path.iterdir() if path.name.startswith("catalog.db")]
+    files = [path for path in tmp_path.iterdir() if path.name.startswith("catalog.core.db")]
     assert any(canary.encode() in path.read_bytes() for path in files)  # it was there
 
     steward.ok(erase(steward, "s-file"))

@@ -9,10 +9,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from starlette.websockets import WebSocketDisconnect
 
-import catalog.services.guidelines
+import catalog.datasets.guidelines
 from api.app import create_app
-from catalog.authz import Role
-from catalog.models import AuditEntryRow, GuidelineRow
+from catalog.core.models import AuditEntryRow, GuidelineRow
+from catalog.core.principal import Role
 from tests.support.builders import FULL_SCHEMA, chat_record
 from tests.support.graphql import data, error_codes, graphql
 
@@ -194,12 +194,12 @@ def test_a_denied_mutation_is_forbidden_and_audited_as_denied(world, sessions):
 
 def test_a_failed_mutation_is_rolled_back_and_only_its_failure_is_kept(world, sessions, monkeypatch):
     """The service writes the guideline and its audit entry, then fails: the savepoint takes both back."""
-    from catalog.errors import Conflict
+    from catalog.core.errors import Conflict
 
     def failing(*_args, **_kwargs):
         raise Conflict("refused after the write")
 
-    monkeypatch.setattr(catalog.services.guidelines, "_to_dto", failing)
+    monkeypatch.setattr(catalog.datasets.guidelines, "_to_dto", failing)
     head = audit_head(sessions)
     body = graphql(world["steward"], """mutation($id: UUID!) { addGuideline(datasetId: $id, input: {text: "Lost."}) { version } }""",
                    {"id": world["dataset"]["id"]})
@@ -270,7 +270,7 @@ def test_unexpected_errors_are_masked_and_logged_with_the_request_id(world, monk
     def broken(*_args, **_kwargs):
         raise RuntimeError("secret detail")
 
-    monkeypatch.setattr(catalog.services.guidelines, "_guidelines_of", broken)
+    monkeypatch.setattr(catalog.datasets.guidelines, "_guidelines_of", broken)
     steward = world["steward"]
     capsys.readouterr()
     response = steward.client.post(

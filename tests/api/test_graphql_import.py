@@ -3,8 +3,8 @@
 import pytest
 from sqlalchemy import select
 
-from catalog.authz import Role
-from catalog.models import AuditEntryRow
+from catalog.core.models import AuditEntryRow
+from catalog.core.principal import Role
 from tests.support.builders import TEXT_SCHEMA
 from tests.support.graphql import data, error_codes, graphql
 

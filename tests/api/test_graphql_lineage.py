@@ -5,25 +5,25 @@ import json
 
 import pytest
 
-from catalog import dtos
-from catalog.authz import Role
+from catalog.core.principal import Role
+from catalog.lineage_graph.schemas import ImpactOut, LineageGraph, ModelOut, ModelTrace, TraceRow
 from tests.support.builders import TEXT_SCHEMA, chat_record
 from tests.support.graphql import data, graphql, graphql_case, selection
 
 MODEL = "acme/sft-7b"  # REST's path takes the '/' as it is ({name:path}); GraphQL's argument too
 PRODUCER = "https://github.com/acme/trainer"
 RUN_EVENT = "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent"
-TRACE = f"query($name: String!) {{ modelTrace(name: $name) {{ {selection(dtos.ModelTrace)} }} }}"
+TRACE = f"query($name: String!) {{ modelTrace(name: $name) {{ {selection(ModelTrace)} }} }}"
 IMPACT = f"""query($annotator: String, $guidelineVersion: Int, $dataset: String, $record: UUID, $subject: String) {{
   impact(annotator: $annotator, guidelineVersion: $guidelineVersion, dataset: $dataset, record: $record,
-         subject: $subject) {{ {selection(dtos.ImpactOut)} }}
+         subject: $subject) {{ {selection(ImpactOut)} }}
 }}"""
 ROWS = f"""query($name: String!, $after: String) {{
   modelTraceRows(name: $name, first: 1, after: $after) {{
-    edges {{ node {{ {selection(dtos.TraceRow)} }} }} pageInfo {{ hasNextPage endCursor }} }}
+    edges {{ node {{ {selection(TraceRow)} }} }} pageInfo {{ hasNextPage endCursor }} }}
 }}"""
 LINEAGE = f"""query($node: String!, $depth: Int!) {{
-  lineage(nodeId: $node, depth: $depth) {{ {selection(dtos.LineageGraph)} }}
+  lineage(nodeId: $node, depth: $depth) {{ {selection(LineageGraph)} }}
 }}"""
 
 
@@ -84,8 +84,8 @@ def test_the_trace_rows_page_by_page_are_rest_s_stream(world):
 
 def test_the_models_and_a_model_are_rest_s(world):
     engineer = world["engineer"]
-    found = data(engineer, f"query($name: String!) {{ models {{ {selection(dtos.ModelOut)} }} "
-                           f"model(name: $name) {{ {selection(dtos.ModelOut)} }} }}", {"name": MODEL})  # fmt: skip
+    found = data(engineer, f"query($name: String!) {{ models {{ {selection(ModelOut)} }} "
+                           f"model(name: $name) {{ {selection(ModelOut)} }} }}", {"name": MODEL})  # fmt: skip
     assert found["models"] == rest(engineer, "/api/v1/models") and [m["name"] for m in found["models"]] == [MODEL]
     assert found["model"] == rest(engineer, f"/api/v1/models/{MODEL}")
 

@@ -18,9 +18,17 @@ import pytest
 from sqlalchemy import func, select
 
 from api.app import create_app
-from catalog import dtos
-from catalog.authz import Action, Role
-from catalog.models import AuditEntryRow
+from catalog.access.policy import Action
+from catalog.access.schemas import ApiKeyOut, BindingOut, IssuedKey, PrincipalCreated, PrincipalOut
+from catalog.annotations.schemas import AnnotationOut, RevisionOut
+from catalog.audit.schemas import AuditEntryOut, AuditSealOut
+from catalog.core.models import AuditEntryRow
+from catalog.core.principal import Role
+from catalog.datasets.schemas import DatasetOut, GuidelineOut
+from catalog.lineage_graph.schemas import ImpactOut, LineageGraph, ModelOut, ModelTrace
+from catalog.records.schemas import RecordOut
+from catalog.releases.schemas import Profile, ReleaseDiff, ReleaseOut
+from catalog.subjects.schemas import ErasureOut
 from tests.support.builders import TEXT_SCHEMA, chat_record, undone
 from tests.support.graphql import graphql, graphql_case, page_of, selection
 
@@ -81,59 +89,59 @@ PAGE = "edges {{ node {{ {} }} }} pageInfo {{ hasNextPage endCursor }}"
 OPS: dict[tuple[str, str], Op] = {
     ("GET", "/api/v1/me"): read("me { id name roles datasetRoles { datasetId roles } }", me, on_dataset=False),
     ("GET", "/api/v1/datasets"): read(
-        f"datasets(first: 500) {{ {PAGE.format(selection(dtos.DatasetOut))} }}", lambda d: page_of(d["datasets"]),
+        f"datasets(first: 500) {{ {PAGE.format(selection(DatasetOut))} }}", lambda d: page_of(d["datasets"]),
         params={"limit": 500}, on_dataset=False,
     ),
-    ("GET", "/api/v1/datasets/{dataset_id}"): read(f"dataset(id: $dataset_id) {{ {selection(dtos.DatasetOut)} }}"),
+    ("GET", "/api/v1/datasets/{dataset_id}"): read(f"dataset(id: $dataset_id) {{ {selection(DatasetOut)} }}"),
     ("GET", "/api/v1/datasets/{dataset_id}/guidelines"): read(
-        f"dataset(id: $dataset_id) {{ guidelines {{ {selection(dtos.GuidelineOut)} }} }}", lambda d: d["dataset"]["guidelines"]
+        f"dataset(id: $dataset_id) {{ guidelines {{ {selection(GuidelineOut)} }} }}", lambda d: d["dataset"]["guidelines"]
     ),
     ("GET", "/api/v1/datasets/{dataset_id}/records"): read(
-        f"dataset(id: $dataset_id) {{ records(first: 500) {{ {PAGE.format(selection(dtos.RecordOut))} }} }}",
+        f"dataset(id: $dataset_id) {{ records(first: 500) {{ {PAGE.format(selection(RecordOut))} }} }}",
         lambda d: page_of(d["dataset"]["records"]), params={"limit": 500},
     ),
-    ("GET", "/api/v1/records/{record_id}"): read(f"record(id: $record_id) {{ {selection(dtos.RecordOut)} }}"),
+    ("GET", "/api/v1/records/{record_id}"): read(f"record(id: $record_id) {{ {selection(RecordOut)} }}"),
     ("GET", "/api/v1/records/{record_id}/annotations"): read(
-        f"record(id: $record_id) {{ annotations {{ {selection(dtos.AnnotationOut)} }} }}", lambda d: d["record"]["annotations"]
+        f"record(id: $record_id) {{ annotations {{ {selection(AnnotationOut)} }} }}", lambda d: d["record"]["annotations"]
     ),
-    ("GET", "/api/v1/annotations/{annotation_id}"): read(f"annotation(id: $annotation_id) {{ {selection(dtos.AnnotationOut)} }}"),
+    ("GET", "/api/v1/annotations/{annotation_id}"): read(f"annotation(id: $annotation_id) {{ {selection(AnnotationOut)} }}"),
     ("GET", "/api/v1/annotations/{annotation_id}/history"): read(
-        f"annotation(id: $annotation_id) {{ id history {{ {selection(dtos.RevisionOut)} }} }}",
+        f"annotation(id: $annotation_id) {{ id history {{ {selection(RevisionOut)} }} }}",
         lambda d: {"annotationId": d["annotation"]["id"], "revisions": d["annotation"]["history"]},
     ),
     ("GET", "/api/v1/datasets/{dataset_id}/releases"): read(
-        f"releases(datasetId: $dataset_id) {{ {selection(dtos.ReleaseOut)} }}"
+        f"releases(datasetId: $dataset_id) {{ {selection(ReleaseOut)} }}"
     ),
     ("GET", "/api/v1/datasets/{dataset_id}/releases/{tag}"): read(
-        f"release(datasetId: $dataset_id, tag: $tag) {{ {selection(dtos.ReleaseOut)} }}"
+        f"release(datasetId: $dataset_id, tag: $tag) {{ {selection(ReleaseOut)} }}"
     ),
     ("GET", "/api/v1/datasets/{dataset_id}/releases/{tag}/profile"): read(
-        f"releaseProfile(datasetId: $dataset_id, tag: $tag) {{ {selection(dtos.Profile)} }}"
+        f"releaseProfile(datasetId: $dataset_id, tag: $tag) {{ {selection(Profile)} }}"
     ),
     ("GET", "/api/v1/datasets/{dataset_id}/releases/{base}/diff/{target}"): read(
         f"releaseDiff(datasetId: $dataset_id, base: $base, target: $target, driftShare: 0.25) "
-        f"{{ {selection(dtos.ReleaseDiff)} }}",
+        f"{{ {selection(ReleaseDiff)} }}",
         params={"drift_share": 0.25},
     ),
-    ("GET", "/api/v1/principals"): read(f"principals {{ {selection(dtos.PrincipalOut)} }}", on_dataset=False),
+    ("GET", "/api/v1/principals"): read(f"principals {{ {selection(PrincipalOut)} }}", on_dataset=False),
     ("GET", "/api/v1/principals/{principal_id}"): read(
-        f"principal(id: $principal_id) {{ {selection(dtos.PrincipalOut)} }}", on_dataset=False
+        f"principal(id: $principal_id) {{ {selection(PrincipalOut)} }}", on_dataset=False
     ),
     ("GET", "/api/v1/principals/{principal_id}/keys"): read(
-        f"principal(id: $principal_id) {{ keys {{ {selection(dtos.ApiKeyOut)} }} }}", lambda d: d["principal"]["keys"],
+        f"principal(id: $principal_id) {{ keys {{ {selection(ApiKeyOut)} }} }}", lambda d: d["principal"]["keys"],
         on_dataset=False,
     ),
     ("GET", "/api/v1/audit"): read(
-        f"auditEntries(first: 500) {{ {PAGE.format(selection(dtos.AuditEntryOut))} }}", lambda d: page_of(d["auditEntries"]),
+        f"auditEntries(first: 500) {{ {PAGE.format(selection(AuditEntryOut))} }}", lambda d: page_of(d["auditEntries"]),
         params={"limit": 500}, on_dataset=False,
     ),
-    ("GET", "/api/v1/audit/seals"): read(f"auditSeals {{ {selection(dtos.AuditSealOut)} }}", on_dataset=False),
+    ("GET", "/api/v1/audit/seals"): read(f"auditSeals {{ {selection(AuditSealOut)} }}", on_dataset=False),
     ("POST", "/api/v1/datasets"): write(
-        f"createDataset(input: $input) {{ {selection(dtos.DatasetOut)} }}", input_type="CreateDatasetInput!",
+        f"createDataset(input: $input) {{ {selection(DatasetOut)} }}", input_type="CreateDatasetInput!",
         body={"name": "new", "label_schema": TEXT_SCHEMA}, on_dataset=False,
     ),
     ("POST", "/api/v1/datasets/{dataset_id}/guidelines"): write(
-        f"addGuideline(datasetId: $dataset_id, input: $input) {{ {selection(dtos.GuidelineOut)} }}",
+        f"addGuideline(datasetId: $dataset_id, input: $input) {{ {selection(GuidelineOut)} }}",
         input_type="AddGuidelineInput!", body={"text": "Be kind."},
     ),
     ("POST", "/api/v1/datasets/{dataset_id}/records"): write(
@@ -141,67 +149,67 @@ OPS: dict[tuple[str, str], Op] = {
         body={"records": [chat_record("new", external_id="n-1")]},
     ),
     ("POST", "/api/v1/records/{record_id}/retire"): write(
-        f"retireRecord(recordId: $record_id, input: $input) {{ {selection(dtos.RecordOut)} }}",
+        f"retireRecord(recordId: $record_id, input: $input) {{ {selection(RecordOut)} }}",
         input_type="RetireRecordInput!", body={"reason": "duplicate"},
     ),
     ("POST", "/api/v1/records/{record_id}/annotations"): write(
-        f"annotate(recordId: $record_id, input: $input) {{ {selection(dtos.AnnotationOut)} }}",
+        f"annotate(recordId: $record_id, input: $input) {{ {selection(AnnotationOut)} }}",
         input_type="AnnotateInput!", body={"question": "response", "value": "an answer"},
     ),
     ("PATCH", "/api/v1/annotations/{annotation_id}"): write(
-        f"editAnnotation(annotationId: $annotation_id, input: $input) {{ {selection(dtos.AnnotationOut)} }}",
+        f"editAnnotation(annotationId: $annotation_id, input: $input) {{ {selection(AnnotationOut)} }}",
         input_type="EditAnnotationInput!", body={"base_revision": 2, "value": "changed", "reason": "clearer"},
     ),
     ("POST", "/api/v1/annotations/{annotation_id}/reviews"): write(
-        f"review(annotationId: $annotation_id, input: $input) {{ {selection(dtos.AnnotationOut)} }}",
+        f"review(annotationId: $annotation_id, input: $input) {{ {selection(AnnotationOut)} }}",
         input_type="ReviewInput!", body={"base_revision": 2, "decision": "accept"},
     ),
     ("POST", "/api/v1/datasets/{dataset_id}/releases"): write(
-        f"cutRelease(datasetId: $dataset_id, input: $input) {{ {selection(dtos.ReleaseOut)} }}",
+        f"cutRelease(datasetId: $dataset_id, input: $input) {{ {selection(ReleaseOut)} }}",
         input_type="CutReleaseInput!",
         body={"tag": "r3", "notes": "again", "splits": {"train": 0.5, "validation": 0.25, "test": 0.25}},
     ),
     ("POST", "/api/v1/principals"): write(
-        f"createPrincipal(input: $input) {{ {selection(dtos.PrincipalCreated)} }}", input_type="CreatePrincipalInput!",
+        f"createPrincipal(input: $input) {{ {selection(PrincipalCreated)} }}", input_type="CreatePrincipalInput!",
         body={"name": "someone-new", "roles": [{"role": "ml_engineer"}]}, on_dataset=False,
     ),
     ("POST", "/api/v1/principals/{principal_id}/roles"): write(
-        f"grantRole(principalId: $principal_id, input: $input) {{ {selection(dtos.BindingOut)} }}",
+        f"grantRole(principalId: $principal_id, input: $input) {{ {selection(BindingOut)} }}",
         input_type="BindingInput!", body={"role": "compliance_officer"}, on_dataset=False,
     ),
     ("DELETE", "/api/v1/principals/{principal_id}/roles/{binding_id}"): write(
         "revokeRole(principalId: $principal_id, bindingId: $binding_id)", result=lambda d: None, on_dataset=False
     ),
     ("POST", "/api/v1/principals/{principal_id}/keys"): write(
-        f"createKey(principalId: $principal_id, input: $input) {{ {selection(dtos.IssuedKey)} }}",
+        f"createKey(principalId: $principal_id, input: $input) {{ {selection(IssuedKey)} }}",
         input_type="CreateKeyInput!", body={}, on_dataset=False,
     ),
     ("POST", "/api/v1/principals/{principal_id}/keys/{key_id}/expire"): write(
-        f"expireKey(principalId: $principal_id, keyId: $key_id, input: $input) {{ {selection(dtos.ApiKeyOut)} }}",
+        f"expireKey(principalId: $principal_id, keyId: $key_id, input: $input) {{ {selection(ApiKeyOut)} }}",
         input_type="ExpireKeyInput!", body={"expires_at": "2030-01-01T00:00:00Z"}, on_dataset=False,
     ),
     ("POST", "/api/v1/principals/{principal_id}/keys/{key_id}/rotate"): write(
-        f"rotateKey(principalId: $principal_id, keyId: $key_id, input: $input) {{ {selection(dtos.IssuedKey)} }}",
+        f"rotateKey(principalId: $principal_id, keyId: $key_id, input: $input) {{ {selection(IssuedKey)} }}",
         input_type="RotateKeyInput!", body={}, on_dataset=False,
     ),
     ("POST", "/api/v1/principals/{principal_id}/keys/{key_id}/revoke"): write(
-        f"revokeKey(principalId: $principal_id, keyId: $key_id) {{ {selection(dtos.ApiKeyOut)} }}", on_dataset=False
+        f"revokeKey(principalId: $principal_id, keyId: $key_id) {{ {selection(ApiKeyOut)} }}", on_dataset=False
     ),
     ("DELETE", "/api/v1/subjects/{subject_id}"): write(
-        f'eraseSubject(subjectId: "subject-in-A", input: $input) {{ {selection(dtos.ErasureOut)} }}',
+        f'eraseSubject(subjectId: "subject-in-A", input: $input) {{ {selection(ErasureOut)} }}',
         input_type="EraseSubjectInput!", params={"reason": "DSR-1"}, input={"reason": "DSR-1"}, on_dataset=False,
     ),
-    ("GET", "/api/v1/models"): read(f"models {{ {selection(dtos.ModelOut)} }}", on_dataset=False),
-    ("GET", "/api/v1/models/{name}"): read(f"model(name: $name) {{ {selection(dtos.ModelOut)} }}", on_dataset=False),
+    ("GET", "/api/v1/models"): read(f"models {{ {selection(ModelOut)} }}", on_dataset=False),
+    ("GET", "/api/v1/models/{name}"): read(f"model(name: $name) {{ {selection(ModelOut)} }}", on_dataset=False),
     ("GET", "/api/v1/models/{name}/trace"): read(
-        f"modelTrace(name: $name) {{ {selection(dtos.ModelTrace)} }}", on_dataset=False
+        f"modelTrace(name: $name) {{ {selection(ModelTrace)} }}", on_dataset=False
     ),
     ("GET", "/api/v1/impact"): read(
-        f'impact(subject: "subject-in-A") {{ {selection(dtos.ImpactOut)} }}', params={"subject": "subject-in-A"},
+        f'impact(subject: "subject-in-A") {{ {selection(ImpactOut)} }}', params={"subject": "subject-in-A"},
         on_dataset=False,
     ),
     ("GET", "/api/v1/lineage"): read(
-        f'lineage(nodeId: "{TRAINING_JOB}") {{ {selection(dtos.LineageGraph)} }}', params={"nodeId": TRAINING_JOB},
+        f'lineage(nodeId: "{TRAINING_JOB}") {{ {selection(LineageGraph)} }}', params={"nodeId": TRAINING_JOB},
         on_dataset=False,
     ),
 }

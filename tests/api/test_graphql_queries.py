@@ -6,11 +6,13 @@ import uuid
 import pytest
 from sqlalchemy import event
 
-from catalog.authz import Role
-from catalog.db import transaction
-from catalog.dtos import AnnotationCreate, AnnotationEdit, RecordIn
-from catalog.services import annotations, records
-from catalog.services.masking import SCANNER_KEY, scan_function
+from catalog.annotations import service as annotations
+from catalog.annotations.schemas import AnnotationCreate, AnnotationEdit
+from catalog.core.db import transaction
+from catalog.core.principal import Role
+from catalog.pii_gate.service import SCANNER_KEY, scan_function
+from catalog.records import service as records
+from catalog.records.schemas import RecordIn
 from pii import ScannerConfig
 from tests.support.builders import FULL_SCHEMA
 from tests.support.graphql import data

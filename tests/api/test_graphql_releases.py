@@ -6,18 +6,19 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from catalog import dtos
-from catalog.authz import Action, Role
-from catalog.models import AuditEntryRow
+from catalog.access.policy import Action
+from catalog.core.models import AuditEntryRow
+from catalog.core.principal import Role
+from catalog.releases.schemas import ExportRow, ReleaseDiff, ReleaseOut
 from tests.support.builders import TEXT_SCHEMA, chat_record
 from tests.support.graphql import data, graphql, graphql_case, selection
 
 EMAIL = "jane.release@example.com"
 CUT = f"""mutation($id: UUID!, $input: CutReleaseInput!) {{
-  cutRelease(datasetId: $id, input: $input) {{ {selection(dtos.ReleaseOut)} }}
+  cutRelease(datasetId: $id, input: $input) {{ {selection(ReleaseOut)} }}
 }}"""
 DIFF = f"""query($id: UUID!, $base: String!, $target: String!, $share: Float!) {{
-  releaseDiff(datasetId: $id, base: $base, target: $target, driftShare: $share) {{ {selection(dtos.ReleaseDiff)} }}
+  releaseDiff(datasetId: $id, base: $base, target: $target, driftShare: $share) {{ {selection(ReleaseDiff)} }}
 }}"""
 
 
@@ -31,7 +32,7 @@ def paged(field: str, node: str = "") -> str:
 
 
 MANIFEST = paged("releaseManifest")
-ROWS = paged("releaseRows", f"{{ {selection(dtos.ExportRow)} }}")
+ROWS = paged("releaseRows", f"{{ {selection(ExportRow)} }}")
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from catalog.authz import Role
-from catalog.oidc import OidcSettings
+from catalog.core.config import OidcSettings
+from catalog.core.principal import Role
 from tests.support.builders import TEXT_SCHEMA
 
 ISSUER, AUDIENCE = "https://idp.example.test", "labeltrail"

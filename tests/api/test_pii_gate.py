@@ -6,8 +6,8 @@ import uuid
 import pytest
 from sqlalchemy import func, select
 
-from catalog.authz import Role
-from catalog.models import AuditEntryRow, PiiFindingRow, RecordRow
+from catalog.core.models import AuditEntryRow, PiiFindingRow, RecordRow
+from catalog.core.principal import Role
 from pii import ScannerConfig, detector_version
 from tests.support.builders import FULL_SCHEMA, TEXT_SCHEMA, chat_record, pair_record
 

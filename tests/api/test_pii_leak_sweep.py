@@ -7,8 +7,8 @@ from graphql import GraphQLObjectType, build_schema, get_named_type, is_required
 
 from api.app import create_app
 from api.graphql.schema import make_schema
-from catalog.authz import Role
-from catalog.config import Settings
+from catalog.core.config import Settings
+from catalog.core.principal import Role
 from tests.support.builders import FULL_SCHEMA, pair_record
 from tests.support.graphql import graphql
 from tests.support.lineage import model_output, release_input, training_run

@@ -13,9 +13,9 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from catalog.authz import Role
-from catalog.models import ApiKeyRow, AuditEntryRow, PrincipalRow, RoleBindingRow, utcnow
-from catalog.services import principals
+from catalog.access import service as principals
+from catalog.core.models import ApiKeyRow, AuditEntryRow, PrincipalRow, RoleBindingRow, utcnow
+from catalog.core.principal import Role
 from tests.support.builders import TEXT_SCHEMA, Caller, chat_record
 
 PRINCIPALS = "/api/v1/principals"

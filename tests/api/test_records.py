@@ -1,6 +1,6 @@
 """Records over REST: all-or-nothing batches, immutability, metadata and pagination."""
 
-from catalog.authz import Role
+from catalog.core.principal import Role
 from tests.support.builders import TEXT_SCHEMA, chat_record, pair_record
 
 

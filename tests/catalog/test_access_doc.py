@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from catalog.access_doc import MEANING, render
-from catalog.authz import Action
+from catalog.access.doc import MEANING, render
+from catalog.access.policy import Action
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "access.md"
 
@@ -13,4 +13,4 @@ def test_every_action_says_what_it_means():
 
 
 def test_the_access_doc_matches_the_policy_table():
-    assert DOC.read_text() == render(), "docs/access.md is stale: run `python -m catalog.access_doc > docs/access.md`"
+    assert DOC.read_text() == render(), "docs/access.md is stale: run `python -m catalog.access.doc > docs/access.md`"

@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, text
 
-from catalog.audit import CONTENT_FIELDS, GENESIS_SHA256, Sealer, entry_sha256
-from catalog.authz import Role
-from catalog.config import Settings
-from catalog.models import AuditEntryRow, AuditHeadRow
+from catalog.core.audit_log import CONTENT_FIELDS, GENESIS_SHA256, Sealer, entry_sha256
+from catalog.core.config import Settings
+from catalog.core.models import AuditEntryRow, AuditHeadRow
+from catalog.core.principal import Role
 from tests.conftest import TEST_SEALER
 from tests.support.builders import TEXT_SCHEMA, chat_record
 

@@ -4,20 +4,19 @@ import uuid
 
 import pytest
 
-from catalog.authz import (
+from catalog.access.policy import (
     GLOBAL_ACTIONS,
     POLICY,
     Action,
-    Principal,
     Reach,
-    Role,
     can,
     check_grant,
     may_read_raw,
     readable_dataset_ids,
     require,
 )
-from catalog.errors import Forbidden, InvalidInput
+from catalog.core.errors import Forbidden, InvalidInput
+from catalog.core.principal import Principal, Role
 
 DATASET_A, DATASET_B = uuid.uuid4(), uuid.uuid4()
 

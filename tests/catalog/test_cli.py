@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from catalog.authz import Role
+from catalog.core.principal import Role
 from tests.support.builders import TEXT_SCHEMA
 from tests.support.importing import alpaca, prompts, write_lines
 

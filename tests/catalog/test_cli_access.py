@@ -9,9 +9,9 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from catalog.authz import Role
-from catalog.config import Settings
-from catalog.models import AuditEntryRow, AuditSealRow, utcnow
+from catalog.core.config import Settings
+from catalog.core.models import AuditEntryRow, AuditSealRow, utcnow
+from catalog.core.principal import Role
 from tests.conftest import TEST_SEALER
 from tests.support.builders import TEXT_SCHEMA
 

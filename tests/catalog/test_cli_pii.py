@@ -6,13 +6,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from api.app import create_app
-from catalog import audit, migrate
-from catalog.db import make_engine, make_sessionmaker
-
-from catalog.authz import Role
-from catalog.config import Settings
-from catalog.masking_worker import MaskingLoop
-from catalog.models import AuditEntryRow, RecordRow
+from catalog.core import audit_log, migrate
+from catalog.core.config import Settings
+from catalog.core.db import make_engine, make_sessionmaker
+from catalog.core.models import AuditEntryRow, RecordRow
+from catalog.core.principal import Role
+from catalog.pii_gate.worker import MaskingLoop
 from pii import ScannerConfig, detector_version
 from tests.support.builders import TEXT_SCHEMA, Actors, chat_record
 
@@ -89,7 +88,7 @@ def test_the_serve_loop_masks_records_as_they_arrive(tmp_path, settings):
     url = f"sqlite:///{tmp_path / 'loop.db'}"
     migrate.upgrade(url)
     engine = make_engine(url)
-    sessions = make_sessionmaker(engine, info=audit.session_info(audit.AuditContext(client="test"), None))
+    sessions = make_sessionmaker(engine, info=audit_log.session_info(audit_log.AuditContext(client="test"), None))
     add_pending(Actors(sessions, TestClient(create_app(settings, sessions=sessions))), count=2)
     loop = MaskingLoop(sessions, ScannerConfig(mode="pattern"), batch_size=10, interval=0.05)
     loop.start()

@@ -5,7 +5,7 @@ import importlib.util
 import pytest
 from sqlalchemy import text
 
-from catalog.db import make_engine, normalise_url
+from catalog.core.db import make_engine, normalise_url
 
 
 def test_sqlite_has_wal_foreign_keys_and_savepoints(tmp_path):

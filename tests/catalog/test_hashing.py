@@ -5,7 +5,7 @@ import json
 import pytest
 import rfc8785
 
-from catalog.hashing import canonical_json, content_hash, digest_strings, text_digest
+from catalog.core.hashing import canonical_json, content_hash, digest_strings, text_digest
 
 
 def test_canonical_json_is_rfc8785():

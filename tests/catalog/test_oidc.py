@@ -21,10 +21,11 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from pydantic import ValidationError
 from structlog.testing import LogCapture
 
-from catalog import oidc
-from catalog.authz import Role
-from catalog.errors import Unauthenticated
-from catalog.oidc import OidcIdentity, OidcSettings, OidcVerifier
+from catalog.access import oidc
+from catalog.access.oidc import OidcIdentity, OidcVerifier
+from catalog.core.config import OidcSettings
+from catalog.core.errors import Unauthenticated
+from catalog.core.principal import Role
 
 ISSUER = "https://idp.example.test/realms/labeltrail"
 AUDIENCE = "labeltrail-api"

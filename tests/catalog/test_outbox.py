@@ -8,9 +8,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from api.app import create_app
-from catalog.authz import Role
-from catalog.db import transaction
-from catalog.models import OutboxRow
+from catalog.core.db import transaction
+from catalog.core.models import OutboxRow
+from catalog.core.principal import Role
 from tests.support.builders import TEXT_SCHEMA, chat_record
 from tests.support.importing import alpaca, jsonl, write_lines
 

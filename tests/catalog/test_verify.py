@@ -6,17 +6,17 @@ import pytest
 from sqlalchemy import text
 from typer.testing import CliRunner
 
-import catalog.cli
-import catalog.cli_support
-from catalog.authz import Role
+import api.cli.main
+import api.cli.support
+from catalog.core.principal import Role
 from tests.support.builders import chat_record
 
 
 @pytest.fixture
 def verify(monkeypatch, sessions, settings):
-    monkeypatch.setattr(catalog.cli_support, "sessions", lambda: sessions)
-    monkeypatch.setattr(catalog.cli_support, "current_settings", lambda: settings)
-    return lambda: CliRunner().invoke(catalog.cli.app, ["verify"])
+    monkeypatch.setattr(api.cli.support, "sessions", lambda: sessions)
+    monkeypatch.setattr(api.cli.support, "current_settings", lambda: settings)
+    return lambda: CliRunner().invoke(api.cli.main.app, ["verify"])
 
 
 @pytest.fixture

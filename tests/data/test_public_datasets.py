@@ -5,7 +5,7 @@ import json
 import pyarrow.parquet as pq
 import pytest
 
-from catalog.authz import Role
+from catalog.core.principal import Role
 from tests.conftest import shared_file
 from tests.support.builders import TEXT_SCHEMA
 from tests.support.importing import RANKING_SCHEMA, import_file, records

@@ -18,14 +18,14 @@ from openlineage.client.transport.http import HttpConfig, HttpTransport
 from sqlalchemy import select, update
 from typer.testing import CliRunner
 
-import catalog.cli_support
-import lineage.cli
+import api.cli.program
+import api.cli.support
 from api.app import create_app
-from catalog import audit, migrate
-from catalog.authz import Role
-from catalog.db import make_engine, make_sessionmaker, transaction
-from catalog.masking_worker import MaskingLoop
-from catalog.models import OutboxRow, utcnow
+from catalog.core import audit_log, migrate
+from catalog.core.db import make_engine, make_sessionmaker, transaction
+from catalog.core.models import OutboxRow, utcnow
+from catalog.core.principal import Role
+from catalog.pii_gate.worker import MaskingLoop
 from lineage.delivery import Delivery, DeliveryLoop, backoff, configured_delivery, deliver_due, safe_error
 from pii import ScannerConfig
 from tests.support.builders import TEXT_SCHEMA, Actors, chat_record
@@ -163,9 +163,9 @@ def openlineage_env(monkeypatch, tmp_path):
 @pytest.fixture
 def labeltrail(monkeypatch, sessions, settings):
     """The ``labeltrail`` program in the test's transaction."""
-    monkeypatch.setattr(catalog.cli_support, "sessions", lambda: sessions)
-    monkeypatch.setattr(catalog.cli_support, "current_settings", lambda: settings)
-    return lambda *args: CliRunner().invoke(lineage.cli.app, list(args))
+    monkeypatch.setattr(api.cli.support, "sessions", lambda: sessions)
+    monkeypatch.setattr(api.cli.support, "current_settings", lambda: settings)
+    return lambda *args: CliRunner().invoke(api.cli.program.app, list(args))
 
 
 def test_with_no_transport_configured_nothing_is_sent_and_the_rows_wait(
@@ -197,9 +197,9 @@ def test_serve_logs_as_configured_from_its_first_line(openlineage_env, labeltrai
     """The warning that no transport is configured is the first thing `serve` logs: it must come
     out as the JSON lines log collectors parse, not structlog's default console lines."""
     calls = []
-    monkeypatch.setattr(lineage.cli, "configure_logging", lambda level, as_json: calls.append(("logging", as_json)))
-    monkeypatch.setattr(lineage.cli, "configured_delivery", lambda settings: calls.append(("delivery",)))
-    monkeypatch.setattr(lineage.cli.catalog_cli, "run_server", lambda host, port, background: calls.append(("serve",)))
+    monkeypatch.setattr(api.cli.program, "configure_logging", lambda level, as_json: calls.append(("logging", as_json)))
+    monkeypatch.setattr(api.cli.program, "configured_delivery", lambda settings: calls.append(("delivery",)))
+    monkeypatch.setattr(api.cli.program.catalog_cli, "run_server", lambda host, port, background: calls.append(("serve",)))
     result = labeltrail("serve")
     assert result.exit_code == 0, result.output
     assert calls == [("logging", True), ("delivery",), ("serve",)]
@@ -210,7 +210,7 @@ def test_serve_masks_and_delivers_in_the_background(empty_database_url, settings
     test's connection): records arrive, are masked, and the masking run goes out."""
     migrate.upgrade(empty_database_url)
     engine = make_engine(empty_database_url)
-    sessions = make_sessionmaker(engine, info=audit.session_info(audit.AuditContext(client="test"), None))
+    sessions = make_sessionmaker(engine, info=audit_log.session_info(audit_log.AuditContext(client="test"), None))
     steward = Actors(sessions, TestClient(create_app(settings, sessions=sessions)))(Role.DATA_STEWARD, "stew")
     steward.records(steward.dataset("chat", TEXT_SCHEMA)["id"], chat_record("Mail ada@example.com"), masked=False)
     transport = MemoryTransport()

@@ -7,8 +7,8 @@ import uuid
 import pytest
 from sqlalchemy import func, select
 
-from catalog.authz import Role
-from catalog.models import LineageDatasetRow, LineageEventRow, LineageIoRow, LineageRunRow
+from catalog.core.models import LineageDatasetRow, LineageEventRow, LineageIoRow, LineageRunRow
+from catalog.core.principal import Role
 from tests.conftest import SHARED_DATA
 
 MARQUEZ_EVENTS = SHARED_DATA / "marquez" / "test_events"

@@ -9,7 +9,7 @@ import pytest
 from jsonschema import ValidationError
 from referencing.exceptions import Unresolvable
 
-from catalog.authz import Role
+from catalog.core.principal import Role
 from lineage.delivery import ALL, Delivery, deliver_due
 from lineage.facets import provenance
 from tests.support.builders import TEXT_SCHEMA, chat_record

@@ -6,15 +6,13 @@ import json
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-import catalog.cli_support
-import lineage.cli
-
-from catalog.authz import Role
-from catalog.models import LineageDatasetRow, LineageIoRow, LineageJobRow, LineageRunRow, ModelVersionRow
+import api.cli.program
+import api.cli.support
+from catalog.core.models import LineageDatasetRow, LineageIoRow, LineageJobRow, LineageRunRow, ModelVersionRow
+from catalog.core.principal import Role
 from lineage.derive import ModelRules, rebuild
 from tests.support.builders import TEXT_SCHEMA, chat_record
 from tests.support.lineage import model_output, release_input, training_run
-
 
 
 def snapshot(session) -> dict:
@@ -72,8 +70,8 @@ def test_labeltrail_trace_prints_the_releases_and_the_rows_behind_a_model(actors
 def test_labeltrail_lineage_rebuild_replays_every_event(actors, monkeypatch, sessions, settings):
     engineer = actors(Role.ML_ENGINEER, "mle")
     engineer.ok(engineer.post("/api/v1/lineage", training_run([], [model_output("m2")])), 201)
-    monkeypatch.setattr(catalog.cli_support, "sessions", lambda: sessions)
-    monkeypatch.setattr(catalog.cli_support, "current_settings", lambda: settings)
-    result = CliRunner().invoke(lineage.cli.app, ["lineage", "rebuild"])
+    monkeypatch.setattr(api.cli.support, "sessions", lambda: sessions)
+    monkeypatch.setattr(api.cli.support, "current_settings", lambda: settings)
+    result = CliRunner().invoke(api.cli.program.app, ["lineage", "rebuild"])
     assert result.exit_code == 0 and result.output.strip() == "1 events replayed", result.output
     assert [m["name"] for m in engineer.ok(engineer.get("/api/v1/models"))] == ["m2"]

@@ -16,10 +16,10 @@ from openlineage.client.facet_v2 import dataset_type_dataset, dataset_version_da
 from openlineage.client.transport.http import ApiKeyTokenProvider, HttpConfig, HttpTransport
 
 from api.app import create_app
-from catalog import migrate
-from catalog.authz import Role
-from catalog.config import Settings
-from catalog.db import make_engine, make_sessionmaker
+from catalog.core import migrate
+from catalog.core.config import Settings
+from catalog.core.db import make_engine, make_sessionmaker
+from catalog.core.principal import Role
 from tests.conftest import TEST_MASKING
 from tests.support.builders import TEXT_SCHEMA, Actors, chat_record
 

@@ -10,13 +10,14 @@ from fastapi.testclient import TestClient
 from httpx2 import Response
 from sqlalchemy import select
 
-from catalog.authz import DATASET_ONLY_ROLES, Principal, Role
-from catalog.db import transaction
-from catalog.dtos import BindingIn, PrincipalCreate
-from catalog.models import DatasetRow
-from catalog.masking_worker import mask_all
-from catalog.services import principals
-from catalog.services.masking import MaskRun
+from catalog.access import service as principals
+from catalog.access.policy import DATASET_ONLY_ROLES
+from catalog.access.schemas import BindingIn, PrincipalCreate
+from catalog.core.db import transaction
+from catalog.core.models import DatasetRow
+from catalog.core.principal import Principal, Role
+from catalog.pii_gate.service import MaskRun
+from catalog.pii_gate.worker import mask_all
 from pii import ScannerConfig
 
 TEXT_SCHEMA = {"questions": [{"name": "response", "kind": "text"}]}

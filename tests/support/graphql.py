@@ -11,7 +11,7 @@ from typing import Annotated, Any, Union, get_args, get_origin
 from pydantic import BaseModel
 from strawberry.utils.str_converters import to_camel_case
 
-from catalog.label_schema import LabelSchema
+from catalog.datasets.label_schema import LabelSchema
 
 # Free-form JSON in both APIs: their contents are data, not field names. (A release diff's
 # ``examples`` is JSON too, but its keys are single words; a contamination's are DTOs.)

@@ -9,12 +9,12 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from catalog.authz import Principal
+from catalog.annotations.service import get_history, list_record_annotations
+from catalog.core.models import AnnotationRow, RecordRow
+from catalog.core.principal import Principal
 from catalog.importing.formats import Format
-from catalog.importing.importer import ImportReport, run_import
 from catalog.importing.reading import open_file
-from catalog.models import AnnotationRow, RecordRow
-from catalog.services.annotations import get_history, list_record_annotations
+from catalog.importing.service import ImportReport, run_import
 
 RANKING_SCHEMA = {"questions": [{"name": "preference", "kind": "ranking"}]}
 LABEL_SCHEMA = {"questions": [{"name": "safety", "kind": "label", "options": ["safe", "unsafe"]}]}

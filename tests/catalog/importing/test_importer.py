@@ -5,9 +5,9 @@ import gzip
 
 import pytest
 
-from catalog.authz import Role
-from catalog.db import transaction
-from catalog.errors import Conflict, Forbidden, InvalidInput
+from catalog.core.db import transaction
+from catalog.core.errors import Conflict, Forbidden, InvalidInput
+from catalog.core.principal import Role
 from tests.support.builders import FULL_SCHEMA, TEXT_SCHEMA
 from tests.support.importing import (
     LABEL_SCHEMA,

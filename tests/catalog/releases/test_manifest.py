@@ -5,8 +5,8 @@ import uuid
 
 import pytest
 
-from catalog.dtos import SplitRatios
 from catalog.releases.manifest import LabelEntry, Leaf, merkle_root
+from catalog.releases.schemas import SplitRatios
 from catalog.releases.splits import assign_split
 
 

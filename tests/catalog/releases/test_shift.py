@@ -7,7 +7,7 @@ import pytest
 from scipy import stats
 from scipy.spatial import distance
 
-from catalog.dtos import FeatureShift, Profile
+from catalog.releases.schemas import FeatureShift, Profile
 from catalog.releases.shift import compare
 
 EXACT = 1e-9

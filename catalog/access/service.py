@@ -1,0 +1,410 @@
+"""Principals, their role bindings and API keys.
+
+Keys are random, shown once, stored as sha256 and compared in constant time. Role bindings are
+never deleted: revoking one stamps it, so who could do what, when, stays answerable.
+"""
+
+import dataclasses
+import hashlib
+import hmac
+import secrets
+import uuid
+from collections import defaultdict
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from catalog.access.oidc import OidcIdentity
+from catalog.access.policy import Action, check_grant, require
+from catalog.access.schemas import (
+    ApiKeyOut,
+    BindingIn,
+    BindingOut,
+    IssuedKey,
+    KeyCreate,
+    KeyExpire,
+    KeyRotate,
+    Me,
+    PrincipalCreate,
+    PrincipalCreated,
+    PrincipalOut,
+)
+from catalog.core import audit_log
+from catalog.core.errors import Conflict, NotFound, Unauthenticated
+from catalog.core.models import ApiKeyRow, DatasetRow, PrincipalRow, RoleBindingRow, utcnow
+from catalog.core.principal import Principal, Role
+
+KEY_PREFIX = "lt"
+OIDC_PREFIX = "oidc:"
+SYSTEM_NAME = "system"
+# Stamping last use on every request would make every read a write; once a minute is enough.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+# --- identity ---------------------------------------------------------------------------------
+
+
+def authenticate(session: Session, *, key: str) -> Principal:
+    """The principal an API key belongs to; any problem is the same 401, saying nothing more."""
+    parts = key.split("_", 2)
+    if len(parts) != 3 or parts[0] != KEY_PREFIX:
+        raise Unauthenticated("invalid API key")
+    found = session.execute(
+        select(ApiKeyRow, PrincipalRow)
+        .join(PrincipalRow, PrincipalRow.id == ApiKeyRow.principal_id)
+        .where(ApiKeyRow.key_id == parts[1])
+    ).first()
+    now = utcnow()
+    if found is None or not _usable(found.ApiKeyRow, found.PrincipalRow, key, now):
+        raise Unauthenticated("invalid API key")
+    _stamp_use(session, found.ApiKeyRow, now)
+    return load_principal(session, found.PrincipalRow)
+
+
+def _usable(key_row: ApiKeyRow, principal_row: PrincipalRow, key: str, now: datetime) -> bool:
+    return (
+        hmac.compare_digest(key_row.key_sha256, _digest(key))
+        and key_row.revoked_at is None
+        and (key_row.expires_at is None or key_row.expires_at > now)
+        and principal_row.disabled_at is None
+    )
+
+
+def _stamp_use(session: Session, key_row: ApiKeyRow, now: datetime) -> None:
+    if key_row.last_used_at is None or now - key_row.last_used_at >= LAST_USED_RESOLUTION:
+        session.execute(update(ApiKeyRow).where(ApiKeyRow.id == key_row.id).values(last_used_at=now))
+
+
+def principal_for_identity(session: Session, identity: OidcIdentity) -> Principal:
+    """The principal behind an identity provider's token, made on first sight.
+
+    It is named ``oidc:<subject>`` (never after a claim the user can choose, which could take a
+    local principal's name). Its global roles are the token's, plus any granted here; dataset
+    roles are granted here, as for everyone.
+    """
+    name = f"{OIDC_PREFIX}{identity.subject}"
+    row = session.scalar(select(PrincipalRow).where(PrincipalRow.name == name))
+    if row is None:
+        row = PrincipalRow(name=name)
+        session.add(row)
+        session.flush()
+        audit_log.append(
+            session, actor=None, action=Action.PRINCIPAL_MANAGE, resource=f"principal:{row.id}",
+            details={"operation": "provision", "issuer": identity.issuer, "subject": identity.subject,
+                     "display_name": identity.name},
+        )
+    elif row.disabled_at is not None:
+        raise Unauthenticated("invalid bearer token")
+    loaded = load_principal(session, row)
+    return dataclasses.replace(loaded, roles=loaded.roles | identity.roles)
+
+
+def load_principal(session: Session, row: PrincipalRow) -> Principal:
+    """The principal with its active role bindings, global and per dataset."""
+    global_roles: set[Role] = set()
+    per_dataset: dict[uuid.UUID, set[Role]] = defaultdict(set)
+    for role, dataset_id in session.execute(
+        select(RoleBindingRow.role, RoleBindingRow.dataset_id).where(
+            RoleBindingRow.principal_id == row.id, RoleBindingRow.revoked_at.is_(None)
+        )
+    ):
+        (per_dataset[dataset_id] if dataset_id else global_roles).add(Role(role))
+    return Principal(
+        id=row.id,
+        name=row.name,
+        roles=frozenset(global_roles),
+        dataset_roles={dataset_id: frozenset(roles) for dataset_id, roles in per_dataset.items()},
+    )
+
+
+def system_principal(session: Session) -> Principal:
+    """The operator acting through the CLI on the host: an admin that has no API key."""
+    row = session.scalar(select(PrincipalRow).where(PrincipalRow.name == SYSTEM_NAME))
+    if row is None:
+        row = PrincipalRow(name=SYSTEM_NAME)
+        session.add(row)
+        session.flush()
+        session.add(RoleBindingRow(principal_id=row.id, role=Role.ADMIN.value, granted_by=row.id))
+        session.flush()
+    return load_principal(session, row)
+
+
+def find_principal(session: Session, name: str) -> Principal | None:
+    row = session.scalar(select(PrincipalRow).where(PrincipalRow.name == name))
+    return load_principal(session, row) if row else None
+
+
+def describe(principal: Principal) -> Me:
+    """Who the caller is and the roles it holds, globally and per dataset."""
+    return Me(
+        id=principal.id,
+        name=principal.name,
+        roles=sorted(principal.roles),
+        dataset_roles={dataset_id: sorted(roles) for dataset_id, roles in principal.dataset_roles.items()},
+    )
+
+
+def principal_names(session: Session, ids) -> dict[uuid.UUID, str]:
+    wanted = set(ids)
+    if not wanted:
+        return {}
+    rows = session.execute(select(PrincipalRow.id, PrincipalRow.name).where(PrincipalRow.id.in_(wanted)))
+    return {principal_id: name for principal_id, name in rows}
+
+
+# --- administration ---------------------------------------------------------------------------
+
+
+def create_principal(session: Session, *, principal: Principal, data: PrincipalCreate) -> PrincipalCreated:
+    """Create a principal with its roles and one API key; the key is returned here and never again."""
+    require(principal, Action.PRINCIPAL_MANAGE)
+    if session.scalar(select(PrincipalRow.id).where(PrincipalRow.name == data.name)):
+        raise Conflict(f"a principal named '{data.name}' already exists", {"name": data.name})
+    row = PrincipalRow(name=data.name)
+    session.add(row)
+    session.flush()
+    for binding in data.roles:
+        _grant(session, principal, row, binding)
+    key, key_row = _issue_key(session, row.id, data.key_expires_at, principal.id)
+    audit_log.append(
+        session, actor=principal, action=Action.PRINCIPAL_MANAGE, resource=f"principal:{row.id}",
+        details={"operation": "create", "name": row.name, "key_id": key_row.key_id,
+                 "roles": [_binding_label(b) for b in data.roles]},
+    )
+    return PrincipalCreated(principal=_principal_out(session, row), api_key=key, key=_key_out(key_row))
+
+
+def list_principals(session: Session, *, principal: Principal) -> list[PrincipalOut]:
+    require(principal, Action.PRINCIPAL_MANAGE)
+    rows = session.scalars(select(PrincipalRow).order_by(PrincipalRow.name)).all()
+    bindings = _active_bindings(session, [row.id for row in rows])
+    names = principal_names(session, {b.granted_by for found in bindings.values() for b in found})
+    return [_to_principal_out(row, bindings.get(row.id, []), names) for row in rows]
+
+
+def get_principal(session: Session, *, principal: Principal, principal_id: uuid.UUID) -> PrincipalOut:
+    require(principal, Action.PRINCIPAL_MANAGE)
+    return _principal_out(session, _principal_row(session, principal_id))
+
+
+def grant_role(
+    session: Session, *, principal: Principal, principal_id: uuid.UUID, data: BindingIn
+) -> BindingOut:
+    require(principal, Action.PRINCIPAL_MANAGE)
+    target = _changeable_row(session, principal_id)
+    binding = _grant(session, principal, target, data)
+    audit_log.append(
+        session, actor=principal, action=Action.PRINCIPAL_MANAGE, resource=f"principal:{target.id}",
+        details={"operation": "grant", "binding": str(binding.id), "role": binding.role,
+                 "dataset_id": str(binding.dataset_id) if binding.dataset_id else None},
+    )
+    return _binding_out(binding, principal_names(session, [binding.granted_by]))
+
+
+def revoke_role(session: Session, *, principal: Principal, principal_id: uuid.UUID, binding_id: uuid.UUID) -> None:
+    require(principal, Action.PRINCIPAL_MANAGE)
+    _changeable_row(session, principal_id)
+    binding = session.scalar(
+        select(RoleBindingRow).where(
+            RoleBindingRow.id == binding_id,
+            RoleBindingRow.principal_id == principal_id,
+            RoleBindingRow.revoked_at.is_(None),
+        )
+    )
+    if binding is None:
+        raise NotFound("role binding not found", {"binding_id": str(binding_id)})
+    binding.revoked_at, binding.revoked_by = utcnow(), principal.id
+    session.flush()
+    audit_log.append(
+        session, actor=principal, action=Action.PRINCIPAL_MANAGE, resource=f"principal:{principal_id}",
+        details={"operation": "revoke", "binding": str(binding.id), "role": binding.role,
+                 "dataset_id": str(binding.dataset_id) if binding.dataset_id else None},
+    )
+
+
+def _grant(session: Session, actor: Principal, target: PrincipalRow, data: BindingIn) -> RoleBindingRow:
+    check_grant(data.role, data.dataset_id)
+    if data.dataset_id is not None and session.get(DatasetRow, data.dataset_id) is None:
+        raise NotFound("dataset not found", {"dataset_id": str(data.dataset_id)})
+    duplicate = select(RoleBindingRow.id).where(
+        RoleBindingRow.principal_id == target.id,
+        RoleBindingRow.role == data.role.value,
+        RoleBindingRow.dataset_id.is_(None) if data.dataset_id is None else RoleBindingRow.dataset_id == data.dataset_id,
+        RoleBindingRow.revoked_at.is_(None),
+    )
+    if session.scalar(duplicate):
+        raise Conflict(f"'{target.name}' already holds {_binding_label(data)}", {"role": data.role.value})
+    row = RoleBindingRow(principal_id=target.id, role=data.role.value, dataset_id=data.dataset_id, granted_by=actor.id)
+    session.add(row)
+    session.flush()
+    return row
+
+
+# --- API keys ---------------------------------------------------------------------------------
+
+
+def create_key(session: Session, *, principal: Principal, principal_id: uuid.UUID, data: KeyCreate) -> IssuedKey:
+    require(principal, Action.PRINCIPAL_MANAGE)
+    target = _changeable_row(session, principal_id)
+    key, row = _issue_key(session, target.id, data.expires_at, principal.id)
+    _audit_key(session, principal, target.id, "create", row)
+    return IssuedKey(api_key=key, key=_key_out(row))
+
+
+def list_keys(session: Session, *, principal: Principal, principal_id: uuid.UUID) -> list[ApiKeyOut]:
+    require(principal, Action.PRINCIPAL_MANAGE)
+    _principal_row(session, principal_id)
+    rows = session.scalars(
+        select(ApiKeyRow).where(ApiKeyRow.principal_id == principal_id).order_by(ApiKeyRow.created_at)
+    )
+    return [_key_out(row) for row in rows]
+
+
+def expire_key(
+    session: Session, *, principal: Principal, principal_id: uuid.UUID, key_id: str, data: KeyExpire
+) -> ApiKeyOut:
+    require(principal, Action.PRINCIPAL_MANAGE)
+    row = _live_key(session, principal_id, key_id)
+    row.expires_at = data.expires_at
+    session.flush()
+    _audit_key(session, principal, principal_id, "expire", row)
+    return _key_out(row)
+
+
+def rotate_key(
+    session: Session, *, principal: Principal, principal_id: uuid.UUID, key_id: str, data: KeyRotate
+) -> IssuedKey:
+    """Issue a replacement key; the old one keeps working for ``grace_seconds``, then expires."""
+    require(principal, Action.PRINCIPAL_MANAGE)
+    old = _live_key(session, principal_id, key_id)
+    old_end = utcnow() + timedelta(seconds=data.grace_seconds)
+    if old.expires_at is None or old.expires_at > old_end:
+        old.expires_at = old_end
+    key, row = _issue_key(session, principal_id, None, principal.id)
+    _audit_key(session, principal, principal_id, "rotate", row, replaced=old.key_id)
+    return IssuedKey(api_key=key, key=_key_out(row))
+
+
+def revoke_key(session: Session, *, principal: Principal, principal_id: uuid.UUID, key_id: str) -> ApiKeyOut:
+    require(principal, Action.PRINCIPAL_MANAGE)
+    row = _live_key(session, principal_id, key_id)
+    row.revoked_at = utcnow()
+    session.flush()
+    _audit_key(session, principal, principal_id, "revoke", row)
+    return _key_out(row)
+
+
+def find_key_owner(session: Session, *, principal: Principal, key_id: str) -> uuid.UUID:
+    """The principal a key id belongs to (the CLI names keys by id alone)."""
+    require(principal, Action.PRINCIPAL_MANAGE)
+    owner = session.scalar(select(ApiKeyRow.principal_id).where(ApiKeyRow.key_id == key_id))
+    if owner is None:
+        raise NotFound("API key not found", {"key_id": key_id})
+    return owner
+
+
+def _issue_key(
+    session: Session, principal_id: uuid.UUID, expires_at: datetime | None, created_by: uuid.UUID | None
+) -> tuple[str, ApiKeyRow]:
+    key_id = secrets.token_hex(8)
+    key = f"{KEY_PREFIX}_{key_id}_{secrets.token_urlsafe(32)}"
+    row = ApiKeyRow(
+        principal_id=principal_id, key_id=key_id, key_sha256=_digest(key), expires_at=expires_at, created_by=created_by
+    )
+    session.add(row)
+    session.flush()
+    return key, row
+
+
+def _live_key(session: Session, principal_id: uuid.UUID, key_id: str) -> ApiKeyRow:
+    row = session.scalar(
+        select(ApiKeyRow).where(ApiKeyRow.principal_id == principal_id, ApiKeyRow.key_id == key_id)
+    )
+    if row is None:
+        raise NotFound("API key not found", {"key_id": key_id})
+    if row.revoked_at is not None:
+        raise Conflict("the API key is already revoked", {"key_id": key_id})
+    return row
+
+
+def _audit_key(session: Session, actor: Principal, principal_id: uuid.UUID, operation: str, row: ApiKeyRow, **extra) -> None:
+    audit_log.append(
+        session, actor=actor, action=Action.PRINCIPAL_MANAGE, resource=f"principal:{principal_id}",
+        details={"operation": f"key:{operation}", "key_id": row.key_id,
+                 "expires_at": row.expires_at.isoformat() if row.expires_at else None, **extra},
+    )
+
+
+def _digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+# --- shapes -----------------------------------------------------------------------------------
+
+
+def _principal_row(session: Session, principal_id: uuid.UUID) -> PrincipalRow:
+    row = session.get(PrincipalRow, principal_id)
+    if row is None:
+        raise NotFound("principal not found", {"principal_id": str(principal_id)})
+    return row
+
+
+def _changeable_row(session: Session, principal_id: uuid.UUID) -> PrincipalRow:
+    """A principal whose roles and keys may change: any but ``system``, the host operator's.
+
+    Revoking its admin role would lock the CLI out; a key for it would make the host operator
+    reachable over the network.
+    """
+    row = _principal_row(session, principal_id)
+    if row.name == SYSTEM_NAME:
+        raise Conflict(
+            "the system principal is the host operator's: its roles and keys cannot be changed",
+            {"principal_id": str(principal_id)},
+        )
+    return row
+
+
+def _active_bindings(session: Session, principal_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[RoleBindingRow]]:
+    found: dict[uuid.UUID, list[RoleBindingRow]] = defaultdict(list)
+    if principal_ids:
+        for row in session.scalars(
+            select(RoleBindingRow)
+            .where(RoleBindingRow.principal_id.in_(principal_ids), RoleBindingRow.revoked_at.is_(None))
+            .order_by(RoleBindingRow.granted_at)
+        ):
+            found[row.principal_id].append(row)
+    return found
+
+
+def _principal_out(session: Session, row: PrincipalRow) -> PrincipalOut:
+    bindings = _active_bindings(session, [row.id]).get(row.id, [])
+    return _to_principal_out(row, bindings, principal_names(session, {b.granted_by for b in bindings}))
+
+
+def _to_principal_out(row: PrincipalRow, bindings: list[RoleBindingRow], names: dict[uuid.UUID, str]) -> PrincipalOut:
+    return PrincipalOut(
+        id=row.id,
+        name=row.name,
+        created_at=row.created_at,
+        disabled_at=row.disabled_at,
+        roles=[_binding_out(binding, names) for binding in bindings],
+    )
+
+
+def _binding_out(row: RoleBindingRow, names: dict[uuid.UUID, str]) -> BindingOut:
+    return BindingOut(
+        id=row.id, role=Role(row.role), dataset_id=row.dataset_id,
+        granted_by=names.get(row.granted_by, ""), granted_at=row.granted_at,
+    )
+
+
+def _binding_label(binding: BindingIn) -> str:
+    return f"{binding.role}" + (f" on dataset {binding.dataset_id}" if binding.dataset_id else " globally")
+
+
+def _key_out(row: ApiKeyRow) -> ApiKeyOut:
+    return ApiKeyOut(
+        key_id=row.key_id, created_at=row.created_at, expires_at=row.expires_at,
+        revoked_at=row.revoked_at, last_used_at=row.last_used_at,
+    )

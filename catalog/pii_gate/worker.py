@@ -1,0 +1,87 @@
+"""Running the PII gate: batches of pending records masked until none is left, once or in a loop.
+
+Scanning (spaCy NER above all) is the slow part, so with ``workers > 1`` the texts of a batch are
+scanned in worker processes (``pii.ParallelScanner``), each building its scanner once; the batch
+is still read and written by this process, in one transaction per batch, so it works the same on
+SQLite and PostgreSQL.
+"""
+
+import threading
+import uuid
+from collections.abc import Callable, Sequence
+from contextlib import ExitStack
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from catalog.core.db import transaction
+from catalog.core.logging import get_logger
+from catalog.pii_gate.service import Masked, MaskRun, mask_batch, mask_revision_batch, outdated, pending
+from pii import ParallelScanner, ScannerConfig, detector_version, get_scanner
+
+log = get_logger(__name__)
+
+
+def mask_all(
+    sessions: sessionmaker[Session],
+    config: ScannerConfig,
+    *,
+    batch_size: int,
+    workers: int = 1,
+    dataset_id: uuid.UUID | None = None,
+    on_batch: Callable[[MaskRun], None] | None = None,
+) -> MaskRun:
+    """Mask every pending record (or, given a dataset, re-mask every record of it that another
+    detector masked), one committed batch at a time; returns the totals."""
+    version = detector_version(config)
+    which = outdated(dataset_id, version) if dataset_id else pending()
+    records = findings = 0
+    with ExitStack() as stack:
+        scan = _scanning(config, workers, stack)
+        while True:
+            with transaction(sessions) as session:
+                run = mask_batch(session, scan=scan, detector_version=version, limit=batch_size, which=which)
+            if run.records == 0:
+                if dataset_id is None:
+                    _mask_pending_revisions(sessions, scan, batch_size)
+                return MaskRun(records=records, findings=findings)
+            records, findings = records + run.records, findings + run.findings
+            if on_batch:
+                on_batch(run)
+
+
+def _mask_pending_revisions(sessions: sessionmaker[Session], scan, batch_size: int) -> None:
+    """Imported annotation revisions: their free text, masked like their records'."""
+    while True:
+        with transaction(sessions) as session:
+            if mask_revision_batch(session, scan=scan, limit=batch_size) == 0:
+                return
+
+
+def _scanning(config: ScannerConfig, workers: int, stack: ExitStack) -> Callable[[list[str]], Sequence[Masked]]:
+    if workers <= 1:
+        return get_scanner(config).scan_many
+    return stack.enter_context(ParallelScanner(config, workers)).scan_many
+
+
+class MaskingLoop(threading.Thread):
+    """Masks new records in the background of ``labeltrail serve``, every ``interval`` seconds."""
+
+    def __init__(self, sessions: sessionmaker[Session], config: ScannerConfig, *, batch_size: int, interval: float):
+        super().__init__(name="pii-masking", daemon=True)
+        self._sessions, self._config = sessions, config
+        self._batch_size, self._interval = batch_size, interval
+        self._stopped = threading.Event()
+
+    def run(self) -> None:
+        get_scanner(self._config)  # load the models before the first record arrives
+        while not self._stopped.is_set():
+            try:
+                done = mask_all(self._sessions, self._config, batch_size=self._batch_size)
+                if done.records:
+                    log.info("records masked", records=done.records, findings=done.findings)
+            except Exception:  # noqa: BLE001 - keep serving; the records stay pending and are retried
+                log.exception("masking failed; pending records are retried")
+            self._stopped.wait(self._interval)
+
+    def stop(self) -> None:
+        self._stopped.set()
