@@ -25,6 +25,7 @@ run: install
 
 # The suite runs on SQLite always and on PostgreSQL when one answers at $(PG_TEST_URL).
 test: install
+	$(BIN)/ruff check .
 	@if $(BIN)/python -m tests.support.pg_probe "$(PG_TEST_URL)"; then \
 		LABELTRAIL_TEST_POSTGRES_URL="$(PG_TEST_URL)" $(BIN)/python -m pytest; \
 	else \
