@@ -1,1 +1,0 @@
-"""Service functions: the only way in. Each takes the session and the acting principal; none commits."""
