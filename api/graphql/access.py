@@ -113,7 +113,7 @@ class AccessQuery:
             info, audit_trail.list_entries, where=input or AuditFilterInput(), limit=page_limit(info, first),
             cursor=after,
         )
-        return connection(page, cursor=lambda entry: str(entry.seq))
+        return connection(page)
 
     @strawberry.field
     async def audit_seals(self, info: Info) -> list[AuditSeal] | None:

@@ -111,7 +111,7 @@ class LineageQuery:
     ) -> Connection[TraceRow] | None:
         rows = traces.trace_rows_page
         page = await read(info, rows, name=name, max_depth=_max_depth(info), limit=page_limit(info, first), cursor=after)
-        return connection(page, cursor=traces.trace_cursor)
+        return connection(page)
 
     @strawberry.field(
         description="The releases and models one annotator, guideline version (of `dataset`, by name), record "

@@ -16,7 +16,6 @@ from strawberry.types import Info
 from api.graphql.context import page_limit, read, write
 from api.graphql.inputs import input_from
 from api.graphql.types import Connection, connection
-from catalog.core.pagination import encode_cursor
 from catalog.releases import service as releases
 from catalog.releases.schemas import (
     ContaminationExample,
@@ -130,7 +129,7 @@ class ReleaseQuery:
         page = await read(
             info, releases.manifest_page, dataset_id=dataset_id, tag=tag, limit=page_limit(info, first), cursor=after
         )
-        return connection(page, cursor=lambda leaf: encode_cursor(uuid.UUID(leaf["record_id"])))
+        return connection(page)
 
     @strawberry.field(description="Training rows in leaf order: text masked unless the caller may read raw (audited)")
     async def release_rows(
@@ -139,7 +138,7 @@ class ReleaseQuery:
         page = await read(
             info, releases.export_page, dataset_id=dataset_id, tag=tag, limit=page_limit(info, first), cursor=after
         )
-        return connection(page, cursor=lambda row: encode_cursor(row.record_id))
+        return connection(page)
 
 
 @strawberry.type

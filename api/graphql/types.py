@@ -10,8 +10,7 @@ go through the request's DataLoaders.
 """
 
 import uuid
-from collections.abc import Callable
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
 import strawberry
 from strawberry.experimental import pydantic as from_dto
@@ -21,7 +20,6 @@ from strawberry.types import Info
 from api.graphql.context import page_limit, read
 from catalog.access.schemas import Me
 from catalog.annotations.schemas import AnnotationOut, RevisionOut, Source
-from catalog.core.pagination import encode_cursor
 from catalog.core.schemas import Page
 from catalog.datasets.schemas import DatasetOut, GuidelineOut, Origin
 from catalog.records import service as records
@@ -104,11 +102,10 @@ class Connection(Generic[T]):
     page_info: PageInfo
 
 
-def connection(page: Page, cursor: Callable[[Any], str] | None = None) -> Connection:
-    """A service's page as a Relay connection, with the REST API's cursors: an item's cursor is
-    what ``next_cursor`` is after it (by default its id's)."""
-    cursor = cursor or (lambda item: encode_cursor(item.id))
-    edges = [Edge(cursor=cursor(item), node=item) for item in page.items]
+def connection(page: Page) -> Connection:
+    """A service's page as a Relay connection, with the service's own cursors (the REST API's):
+    an item's cursor is what ``next_cursor`` is after it, so ``endCursor`` is ``next_cursor``."""
+    edges = [Edge(cursor=cursor, node=item) for cursor, item in zip(page.item_cursors(), page.items, strict=True)]
     info = PageInfo(has_next_page=page.next_cursor is not None, end_cursor=edges[-1].cursor if edges else None)
     return Connection(edges=edges, page_info=info)
 

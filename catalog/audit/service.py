@@ -9,25 +9,26 @@ from sqlalchemy.orm import Session
 from catalog.access.policy import Action, require
 from catalog.audit.schemas import AuditEntryOut, AuditFilter, AuditSealOut
 from catalog.core import audit_log
-from catalog.core.errors import InvalidInput
 from catalog.core.models import AuditEntryRow, AuditSealRow
+from catalog.core.pagination import Keyset, seq_of
 from catalog.core.principal import Principal
 from catalog.core.schemas import Page
 
 _STREAM = 1000
+ENTRIES = Keyset("audit", int)  # the cursors of list_entries: an entry's seq
 
 
 def list_entries(
     session: Session, *, principal: Principal, where: AuditFilter, limit: int, cursor: str | None = None
 ) -> Page[AuditEntryOut]:
-    """Entries oldest first; ``cursor`` is the last sequence number of the previous page."""
+    """Entries oldest first, after ``cursor``: a page's ``next_cursor`` or (deprecated) a plain seq."""
     require(principal, Action.AUDIT_READ)
     stmt = _filtered(where)
-    if cursor is not None:
-        stmt = stmt.where(AuditEntryRow.seq > _decode(cursor))
+    if cursor:
+        stmt = stmt.where(AuditEntryRow.seq > _after(cursor))
     rows = session.scalars(stmt.order_by(AuditEntryRow.seq).limit(limit + 1)).all()
-    next_cursor = str(rows[limit - 1].seq) if len(rows) > limit else None
-    return Page(items=[_to_dto(row) for row in rows[:limit]], next_cursor=next_cursor)
+    rows, more = rows[:limit], len(rows) > limit
+    return ENTRIES.paging([row.seq for row in rows], more=more).page([_to_dto(row) for row in rows])
 
 
 def record_export(session: Session, *, principal: Principal, where: AuditFilter) -> None:
@@ -68,10 +69,12 @@ def _filtered(where: AuditFilter) -> Select:
     return stmt
 
 
-def _decode(cursor: str) -> int:
-    if not cursor.isdigit():
-        raise InvalidInput("invalid cursor", {"cursor": cursor})
-    return int(cursor)
+def _after(cursor: str) -> int:
+    """The seq a cursor stands after. A plain number is the deprecated cursor docs/api.md once
+    promised (the last seq of the previous page), still accepted."""
+    if cursor.isascii() and cursor.isdigit():
+        return seq_of(cursor)
+    return ENTRIES.position(cursor)
 
 
 def _to_dto(row: AuditEntryRow) -> AuditEntryOut:

@@ -3,9 +3,10 @@
 Each domain's ``schemas.py`` holds the pydantic DTOs its services accept and return; both APIs
 speak exactly these shapes."""
 
+from collections.abc import Callable
 from typing import Annotated, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 T = TypeVar("T")
 Text = Annotated[str, Field(max_length=1_000_000)]
@@ -18,7 +19,16 @@ class InputModel(BaseModel):
 
 
 class Page(BaseModel, Generic[T]):
+    """A page of a list; :mod:`catalog.core.pagination` makes it, and owns the cursor format."""
+
     items: list[T]
     next_cursor: str | None
+    _cursors: Callable[[], list[str]] | None = PrivateAttr(default=None)
+
+    def item_cursors(self) -> list[str]:
+        """Each item's cursor (what ``next_cursor`` would be after it), for GraphQL's edges."""
+        if self._cursors is None:
+            raise ValueError("this page was not made by catalog.core.pagination")
+        return self._cursors()
 
 

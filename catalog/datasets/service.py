@@ -12,7 +12,7 @@ from catalog.access.service import principal_names
 from catalog.core import audit_log
 from catalog.core.errors import Conflict, NotFound
 from catalog.core.models import DatasetRow
-from catalog.core.pagination import fetch_page
+from catalog.core.pagination import Keyset, fetch_page
 from catalog.core.principal import Principal
 from catalog.core.schemas import Page
 from catalog.datasets.label_schema import LabelSchema
@@ -43,13 +43,16 @@ def create_dataset(session: Session, *, principal: Principal, data: DatasetCreat
     return _to_dto(row, {principal.id: principal.name})
 
 
+DATASETS = Keyset("datasets", uuid.UUID)  # the cursors of list_datasets: a dataset id
+
+
 def list_datasets(
     session: Session, *, principal: Principal, limit: int, cursor: str | None = None
 ) -> Page[DatasetOut]:
     stmt = scope_datasets(select(DatasetRow), principal, DatasetRow.id)
-    rows, next_cursor = fetch_page(session, stmt, DatasetRow.id, limit=limit, cursor=cursor)
+    rows, paging = fetch_page(session, stmt, DatasetRow.id, keyset=DATASETS, limit=limit, cursor=cursor)
     names = principal_names(session, (row.DatasetRow.created_by for row in rows))
-    return Page(items=[_to_dto(row.DatasetRow, names) for row in rows], next_cursor=next_cursor)
+    return paging.page([_to_dto(row.DatasetRow, names) for row in rows])
 
 
 def get_dataset(session: Session, *, principal: Principal, dataset_id: uuid.UUID) -> DatasetOut:

@@ -7,8 +7,6 @@ its manifest. Impact walks the other way. Releases in datasets the caller may no
 counted, never shown.
 """
 
-import base64
-import json
 import uuid
 from collections import defaultdict
 from collections.abc import Iterator
@@ -32,6 +30,7 @@ from catalog.core.models import (
     ReleaseRow,
     RevisionRow,
 )
+from catalog.core.pagination import Keyset
 from catalog.core.principal import Principal
 from catalog.core.schemas import Page
 from catalog.lineage_graph.schemas import (
@@ -92,6 +91,11 @@ def trace_rows(session: Session, *, principal: Principal, name: str, max_depth: 
         yield from _rows(session, release, dataset)
 
 
+# The cursors of trace_rows_page: a label's (dataset, tag, record, annotation), scoped to the model.
+TRACE_ROWS = Keyset("trace_rows", str, str, uuid.UUID, uuid.UUID)
+_TRACE_KEY = ("dataset", "tag", "record_id", "annotation_id")
+
+
 def trace_rows_page(
     session: Session, *, principal: Principal, name: str, max_depth: int, limit: int, cursor: str | None = None
 ) -> Page[TraceRow]:
@@ -99,37 +103,26 @@ def trace_rows_page(
     model = get_model(session, principal=principal, name=name)
     release_ids = list(session.scalars(releases_read(upstream_runs([v.run_id for v in model.versions], max_depth))))
     releases = _visible_releases(session, principal, release_ids)
-    after = _decode_trace_cursor(cursor) if cursor else None
+    position = TRACE_ROWS.after(cursor, name)
+    after = None if position is None else dict(zip(_TRACE_KEY, position, strict=True))
     if after is not None:
-        releases = releases[_cursor_release(releases, after):]
+        releases = releases[_cursor_release(releases, after, cursor):]
     found: list[TraceRow] = []
     for index, (release, dataset) in enumerate(releases):
         found += _rows(session, release, dataset, after=after if index == 0 else None, limit=limit + 1 - len(found))
         if len(found) > limit:
             break
-    return Page(items=found[:limit], next_cursor=trace_cursor(found[limit - 1]) if len(found) > limit else None)
+    page = found[:limit]
+    keys = [tuple(getattr(row, part) for part in _TRACE_KEY) for row in page]
+    return TRACE_ROWS.paging(keys, more=len(found) > limit, scope=name).page(page)
 
 
-def trace_cursor(row: TraceRow) -> str:
-    """The opaque cursor after ``row``: its release (dataset and tag), record and annotation."""
-    position = {"dataset": row.dataset, "tag": row.tag, "record_id": str(row.record_id), "annotation_id": str(row.annotation_id)}
-    return base64.urlsafe_b64encode(json.dumps(position).encode()).decode()
-
-
-def _cursor_release(releases: list[tuple], after: dict) -> int:
+def _cursor_release(releases: list[tuple], after: dict, cursor: str) -> int:
     """Where in the trace's releases the cursor's release stands."""
     for index, (release, dataset) in enumerate(releases):
         if (dataset, release.tag) == (after["dataset"], after["tag"]):
             return index
-    raise InvalidInput("the cursor names a release outside this trace", {"cursor": after})
-
-
-def _decode_trace_cursor(cursor: str) -> dict:
-    try:
-        position = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        return {**position, "record_id": uuid.UUID(position["record_id"]), "annotation_id": uuid.UUID(position["annotation_id"])}
-    except (ValueError, KeyError, TypeError):
-        raise InvalidInput("invalid cursor", {"cursor": cursor}) from None
+    raise InvalidInput("invalid cursor: it names a release outside this trace", {"cursor": cursor})
 
 
 def impact(

@@ -15,7 +15,7 @@ from catalog.core import audit_log
 from catalog.core.errors import Conflict, NotFound
 from catalog.core.hashing import canonical_json, content_hash, digest_strings, sha256_hex
 from catalog.core.models import DatasetRow, RecordRow, new_id, utcnow
-from catalog.core.pagination import fetch_page
+from catalog.core.pagination import Keyset, fetch_page
 from catalog.core.principal import Principal
 from catalog.core.schemas import Page
 from catalog.datasets.service import visible_dataset
@@ -96,6 +96,9 @@ def _refuse_taken_external_ids(session: Session, dataset_id: uuid.UUID, external
         )
 
 
+RECORDS = Keyset("records", uuid.UUID)  # the cursors of list_records: a record id, scoped to its dataset
+
+
 def list_records(
     session: Session,
     *,
@@ -111,9 +114,9 @@ def list_records(
         stmt = stmt.where(RecordRow.mask_status == MASKED)
     if not include_retired:
         stmt = stmt.where(RecordRow.retired_at.is_(None))
-    rows, next_cursor = fetch_page(session, stmt, RecordRow.id, limit=limit, cursor=cursor)
+    rows, paging = fetch_page(session, stmt, RecordRow.id, keyset=RECORDS, limit=limit, cursor=cursor, scope=dataset_id)
     records = [row.RecordRow for row in rows]
-    return Page(items=served(session, principal, dataset_id, records), next_cursor=next_cursor)
+    return paging.page(served(session, principal, dataset_id, records))
 
 
 def get_record(session: Session, *, principal: Principal, record_id: uuid.UUID) -> RecordOut:

@@ -21,7 +21,7 @@ from catalog.core import audit_log, outbox
 from catalog.core.config import ReleasePolicy
 from catalog.core.errors import Conflict, InvalidInput, NotFound
 from catalog.core.models import RecordRow, ReleaseRecordRow, ReleaseRevisionRow, ReleaseRow, new_id, utcnow
-from catalog.core.pagination import decode_cursor, encode_cursor
+from catalog.core.pagination import Keyset, Paging
 from catalog.core.principal import Principal
 from catalog.core.schemas import Page
 from catalog.datasets.label_schema import LabelSchema
@@ -152,13 +152,20 @@ def export_documents(session: Session, stream: ReleaseStream) -> Iterator[Export
     return export.export_rows(session, stream.release_id, raw=stream.raw)
 
 
+# The cursors of manifest_page and export_page: a record id, scoped to the release.
+MANIFEST = Keyset("manifest", uuid.UUID)
+EXPORT = Keyset("export", uuid.UUID)
+
+
 def manifest_page(
     session: Session, *, principal: Principal, dataset_id: uuid.UUID, tag: str, limit: int, cursor: str | None = None
 ) -> Page[dict[str, Any]]:
     """A page of the manifest's leaf documents, in leaf order."""
     stream = open_manifest(session, principal=principal, dataset_id=dataset_id, tag=tag)
-    found = export.manifest_page(session, stream.release_id, limit=limit + 1, after=_after(cursor))
-    return Page(items=[leaf.document() for leaf in found[:limit]], next_cursor=_next(found, limit))
+    after = MANIFEST.after(cursor, stream.release_id)
+    found = export.manifest_page(session, stream.release_id, limit=limit + 1, after=after)
+    paging = _paging(MANIFEST, stream, found, limit)
+    return paging.page([leaf.document() for leaf in found[:limit]])
 
 
 def export_page(
@@ -166,16 +173,15 @@ def export_page(
 ) -> Page[ExportRow]:
     """A page of the release's training rows; a raw page is audited as :func:`open_export` audits."""
     stream = open_export(session, principal=principal, dataset_id=dataset_id, tag=tag)
-    rows = export.export_page(session, stream.release_id, raw=stream.raw, limit=limit + 1, after=_after(cursor))
-    return Page(items=rows[:limit], next_cursor=_next(rows, limit))
+    after = EXPORT.after(cursor, stream.release_id)
+    rows = export.export_page(session, stream.release_id, raw=stream.raw, limit=limit + 1, after=after)
+    return _paging(EXPORT, stream, rows, limit).page(rows[:limit])
 
 
-def _after(cursor: str | None) -> uuid.UUID | None:
-    return decode_cursor(cursor) if cursor else None
-
-
-def _next(items: list, limit: int) -> str | None:
-    return encode_cursor(items[limit - 1].record_id) if len(items) > limit else None
+def _paging(keyset: Keyset, stream: ReleaseStream, items: list, limit: int) -> Paging:
+    """The paging of up to ``limit + 1`` items fetched in record order."""
+    keys = [item.record_id for item in items[:limit]]
+    return keyset.paging(keys, more=len(items) > limit, scope=stream.release_id)
 
 
 def visible_release(session: Session, principal: Principal, dataset_id: uuid.UUID, tag: str) -> ReleaseRow:

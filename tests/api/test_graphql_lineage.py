@@ -2,11 +2,14 @@
 refused as REST refuses them."""
 
 import json
+import uuid
 
 import pytest
 
 from catalog.core.principal import Role
+from catalog.datasets.service import DATASETS
 from catalog.lineage_graph.schemas import ImpactOut, LineageGraph, ModelOut, ModelTrace, TraceRow
+from catalog.lineage_graph.service import TRACE_ROWS
 from tests.support.builders import TEXT_SCHEMA, chat_record
 from tests.support.graphql import data, graphql, graphql_case, selection
 
@@ -171,3 +174,17 @@ def test_a_role_without_lineage_read_is_forbidden_as_on_rest(actors, world, role
         [error] = body["errors"]
         assert (error["extensions"]["code"], error["message"]) == ("FORBIDDEN", refused.json()["error"]["message"])
         assert next(iter(body["data"].values())) is None
+
+
+def test_a_trace_rows_cursor_is_the_trace_s_own(world):
+    engineer = world["engineer"]
+    page = data(engineer, ROWS, {"name": MODEL})["modelTraceRows"]
+    of_datasets = DATASETS.cursor(uuid.UUID(world["dataset"]["id"]))
+    of_another_model = TRACE_ROWS.cursor(("lin", "v1", world["records"][0], world["records"][1]), scope="acme/other")
+    for cursor in [of_datasets, of_another_model, "!!", "W10", "9223372036854775808"]:
+        body = graphql(engineer, ROWS, {"name": MODEL, "after": cursor})
+        assert [error["extensions"]["code"] for error in body["errors"]] == ["INVALID_INPUT"], body
+        assert body["errors"][0]["extensions"]["details"] == {"cursor": cursor}
+    datasets = "query($after: String) { datasets(first: 1, after: $after) { pageInfo { hasNextPage } } }"
+    body = graphql(engineer, datasets, {"after": page["pageInfo"]["endCursor"]})
+    assert [error["extensions"]["code"] for error in body["errors"]] == ["INVALID_INPUT"], body

@@ -153,3 +153,41 @@ def test_raw_rows_are_audited_and_masked_ones_are_not(actors, steward, world, se
     assert raw_reads(sessions, resource) == []
     _, count = all_pages(steward, ROWS, world)
     assert [entry.actor_name for entry in raw_reads(sessions, resource)] == ["stew"] * count
+
+
+def edges_query(field: str, node: str = "") -> str:
+    return f"""query($id: UUID!, $tag: String!, $after: String) {{
+  page: {field}(datasetId: $id, tag: $tag, first: 3, after: $after) {{ edges {{ cursor node {node} }} }}
+}}"""
+
+
+EDGES = {"releaseManifest": edges_query("releaseManifest"), "releaseRows": edges_query("releaseRows", "{ recordId }")}
+
+
+@pytest.mark.parametrize("field", list(EDGES))
+def test_each_edge_s_cursor_resumes_right_after_it(steward, world, field):
+    cut_v1(steward, world)
+    edges = data(steward, EDGES[field], {"id": world["id"], "tag": "v1"})["page"]["edges"]
+    assert len(edges) == 3
+    for index, edge in enumerate(edges):
+        rest = data(steward, EDGES[field], {"id": world["id"], "tag": "v1", "after": edge["cursor"]})["page"]["edges"]
+        assert rest == edges[index + 1:]
+
+
+def test_a_release_page_s_cursor_is_refused_by_another_list_or_release(steward, world):
+    cut_v1(steward, world)
+    steward.records(world["id"], chat_record("One more."))
+    steward.ok(steward.post(world["url"], {"tag": "v2"}), 201)
+    v1 = {"id": world["id"], "tag": "v1"}
+
+    def end_cursor(query: str, variables: dict) -> str:
+        return data(steward, query, variables)["page"]["pageInfo"]["endCursor"]
+
+    of_manifest, of_rows = end_cursor(MANIFEST, v1), end_cursor(ROWS, v1)
+    of_v2 = end_cursor(MANIFEST, {**v1, "tag": "v2"})
+    of_records = steward.ok(steward.get(f"/api/v1/datasets/{world['id']}/records", params={"limit": 1}))["next_cursor"]
+    for query, cursor in [(ROWS, of_manifest), (MANIFEST, of_rows), (MANIFEST, of_v2), (ROWS, of_records),
+                          (MANIFEST, "!!"), (ROWS, "9223372036854775808")]:  # fmt: skip
+        body = graphql(steward, query, {**v1, "after": cursor})
+        assert [error["extensions"]["code"] for error in body["errors"]] == ["INVALID_INPUT"], body
+        assert body["errors"][0]["extensions"]["details"] == {"cursor": cursor}
