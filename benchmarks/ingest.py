@@ -162,7 +162,7 @@ def run_service(url: str, payload: bytes, batch_size: int) -> tuple[int, float]:
             gc.collect()
             started = time.perf_counter()
             report = run_import(
-                session, stream=stream, batch_size=batch_size, checkpoint=session.commit,
+                session, source=stream, batch_size=batch_size, commit_batches=True,
                 principal=principal, dataset_id=dataset_id, fmt=Format.ALPACA, file_name=FILE_NAME,
             )  # fmt: skip
             seconds = time.perf_counter() - started

@@ -5,11 +5,7 @@ from typing import Annotated
 import typer
 from tqdm import tqdm
 
-from api.cli import support as cli_support
-from api.cli.support import fail
-from catalog.access import service as principals
-from catalog.core.db import transaction
-from catalog.core.errors import DomainError
+from api.cli.support import command
 from catalog.datasets import service as datasets
 from catalog.pii_gate.worker import mask_all
 from catalog.subjects import service as subjects
@@ -23,11 +19,10 @@ WorkersOption = Annotated[int, typer.Option(min=1, help="Processes that scan in 
 @pii_app.command("mask")
 def mask(workers: WorkersOption = 1) -> None:
     """Mask every pending record (what `labeltrail serve` does in the background)."""
-    settings = cli_support.current_settings()
-    config = settings.scanner_config()
-    with tqdm(unit="records", desc="masking", disable=None) as progress:
+    with command() as cli, tqdm(unit="records", desc="masking", disable=None) as progress:
+        config = cli.settings.scanner_config()
         done = mask_all(
-            cli_support.sessions(), config, batch_size=settings.pii_batch_size, workers=workers,
+            cli.sessions, config, batch_size=cli.settings.pii_batch_size, workers=workers,
             on_batch=lambda run: progress.update(run.records),
         )
     typer.echo(f"{done.records} records masked, {done.findings} findings ({detector_version(config)})")
@@ -36,16 +31,12 @@ def mask(workers: WorkersOption = 1) -> None:
 @pii_app.command("rescan")
 def rescan(dataset: str, workers: WorkersOption = 1) -> None:
     """Re-mask DATASET's records with the configured detector; each record keeps the version that masked it."""
-    settings = cli_support.current_settings()
-    config = settings.scanner_config()
-    try:
-        with transaction(cli_support.sessions()) as session:
-            dataset_id = datasets.find_dataset_id(session, principal=principals.system_principal(session), name=dataset)
-    except DomainError as error:
-        fail(error)
-    with tqdm(unit="records", desc="rescanning", disable=None) as progress:
+    with command() as cli:
+        dataset_id = datasets.find_dataset_id(cli.session, principal=cli.system, name=dataset)
+    with command() as cli, tqdm(unit="records", desc="rescanning", disable=None) as progress:
+        config = cli.settings.scanner_config()
         done = mask_all(
-            cli_support.sessions(), config, batch_size=settings.pii_batch_size, workers=workers,
+            cli.sessions, config, batch_size=cli.settings.pii_batch_size, workers=workers,
             dataset_id=dataset_id, on_batch=lambda run: progress.update(run.records),
         )
     typer.echo(f"{done.records} records of {dataset} re-masked, {done.findings} findings ({detector_version(config)})")
@@ -56,16 +47,12 @@ def erase(
     reason: Annotated[str, typer.Option(help="Why, for the audit log (e.g. the request's reference).")],
 ) -> None:
     """Erase a data subject's raw text in every dataset; masked text and provenance stay."""
-    sessions = cli_support.sessions()
-    try:
-        with transaction(sessions) as session:
-            done = subjects.erase_subject(
-                session, principal=principals.system_principal(session), subject_id=subject, reason=reason,
-                max_depth=cli_support.current_settings().lineage_max_depth,
-            )
-    except DomainError as error:
-        fail(error)
-    subjects.clear_erased_pages(sessions)
+    with command() as cli:
+        done = subjects.erase_subject(
+            cli.session, principal=cli.system, subject_id=subject, reason=reason,
+            max_depth=cli.settings.lineage_max_depth,
+        )  # fmt: skip
+    subjects.clear_erased_pages(cli.sessions)  # after the erasure has committed
     typer.echo(
         f"subject {subject}: {len(done.erased)} records erased, {len(done.already_erased)} erased before, "
         f"in {len(done.datasets)} datasets"

@@ -7,19 +7,13 @@ from typing import Annotated
 
 import typer
 
-from api.cli import support as cli_support
-from api.cli.support import actor as actor_named
-from api.cli.support import fail
+from api.cli.support import ActorOption, command
 from catalog.access import service as principals
 from catalog.annotations.schemas import Status
-from catalog.core.db import transaction
-from catalog.core.errors import DomainError
 from catalog.datasets import service as datasets
 from catalog.releases import service as releases
 from catalog.releases.files import write_jsonl, write_parquet
 from catalog.releases.schemas import GateOverride, ReleaseCreate
-
-ActorOption = Annotated[str, typer.Option("--as", help="Principal the command acts as.")]
 
 
 class ExportFormat(StrEnum):
@@ -43,14 +37,11 @@ def release(
     if override_reason:
         body["override"] = GateOverride(reason=override_reason)
     data = ReleaseCreate.model_validate(body)
-    policy = cli_support.current_settings().release
-    try:
-        with transaction(cli_support.sessions()) as session:
-            principal = actor_named(session, actor)
-            dataset_id = datasets.find_dataset_id(session, principal=principal, name=dataset)
-            made = releases.cut_release(session, principal=principal, dataset_id=dataset_id, data=data, policy=policy)
-    except DomainError as error:
-        fail(error)
+    with command(actor) as cli:
+        dataset_id = datasets.find_dataset_id(cli.session, principal=cli.principal, name=dataset)
+        made = releases.cut_release(
+            cli.session, principal=cli.principal, dataset_id=dataset_id, data=data, policy=cli.settings.release
+        )
     typer.echo(made.model_dump_json(indent=2))
 
 
@@ -60,15 +51,12 @@ def diff(
     actor: ActorOption = principals.SYSTEM_NAME,
 ) -> None:  # fmt: skip
     """What changed from release BASE to TARGET of DATASET: records, labels and distribution shift (JSON)."""
-    try:
-        with transaction(cli_support.sessions()) as session:
-            principal = actor_named(session, actor)
-            dataset_id = datasets.find_dataset_id(session, principal=principal, name=dataset)
-            found = releases.diff_releases(
-                session, principal=principal, dataset_id=dataset_id, base=base, target=target, drift_share=drift_share
-            )
-    except DomainError as error:
-        fail(error)
+    with command(actor) as cli:
+        dataset_id = datasets.find_dataset_id(cli.session, principal=cli.principal, name=dataset)
+        found = releases.diff_releases(
+            cli.session, principal=cli.principal, dataset_id=dataset_id, base=base, target=target,
+            drift_share=drift_share,
+        )  # fmt: skip
     typer.echo(found.model_dump_json(indent=2))
 
 
@@ -81,12 +69,8 @@ def export(
 ) -> None:
     """Write a release's rows for training: messages, labels and their provenance."""
     write = write_parquet if format is ExportFormat.PARQUET else write_jsonl
-    try:
-        with transaction(cli_support.sessions()) as session:
-            principal = actor_named(session, actor)
-            dataset_id = datasets.find_dataset_id(session, principal=principal, name=dataset)
-            stream = releases.open_export(session, principal=principal, dataset_id=dataset_id, tag=release_tag)
-            written = write(releases.export_documents(session, stream), output)
-    except DomainError as error:
-        fail(error)
+    with command(actor) as cli:
+        dataset_id = datasets.find_dataset_id(cli.session, principal=cli.principal, name=dataset)
+        stream = releases.open_export(cli.session, principal=cli.principal, dataset_id=dataset_id, tag=release_tag)
+        written = write(releases.export_documents(cli.session, stream), output)
     typer.echo(json.dumps({"release": release_tag, "rows": written, "text": "raw" if stream.raw else "masked", "output": str(output)}))

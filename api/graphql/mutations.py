@@ -4,7 +4,6 @@ Each runs in a savepoint of the request's transaction (see ``context``); the res
 ``write`` names what it acts on in the audit entry of a failure, as the URL path does for REST.
 """
 
-import dataclasses
 import io
 import uuid
 
@@ -24,11 +23,9 @@ from api.graphql.inputs import (
 )
 from api.graphql.types import Annotation, Dataset, Guideline, Record, RecordIds
 from catalog.annotations import service as annotations
-from catalog.core.errors import InvalidInput
 from catalog.core.principal import Principal
 from catalog.datasets import guidelines
 from catalog.datasets import service as datasets
-from catalog.importing.formats import Format
 from catalog.importing.service import run_import
 from catalog.records import service as records
 from catalog.records.schemas import RecordsCreate
@@ -78,39 +75,14 @@ class Mutation:
         dry_run: bool = False, question: str | None = None, file_name: str = "upload",
     ) -> JSON | None:
         settings = info.context.settings
-        options = {"format": format, "content": content, "sync": sync, "dry_run": dry_run, "question": question,
-                   "file_name": file_name, "limits": (settings.import_max_bytes, settings.import_batch_size)}
+        options = {"source": io.BytesIO(content.encode()), "fmt": format, "file_name": file_name, "sync": sync,
+                   "dry_run": dry_run, "question": question, "batch_size": settings.import_batch_size,
+                   "max_bytes": settings.import_max_bytes}  # fmt: skip
         return await write(info, f"dataset:{dataset_id}", _import_records, dataset_id=dataset_id, **options)
 
 
-def _format(name: str) -> Format:
-    try:
-        return Format(name)
-    except ValueError:
-        raise InvalidInput(f"format: one of {', '.join(f.value for f in Format)}", {"format": name}) from None
-
-
-def _bounded(content: str, limit: int) -> bytes:
-    encoded = content.encode()
-    if len(encoded) > limit:
-        raise InvalidInput(f"the content is larger than the {limit:,} bytes allowed", {"limit": limit})
-    return encoded
-
-
-def _import_records(
-    session, *, principal: Principal, format: str, content: str, dry_run: bool, limits: tuple[int, int], **options
-):
-    """The REST import's service call on an in-memory file; a dry run leaves nothing behind."""
-    max_bytes, batch_size = limits
-    stream = io.BytesIO(_bounded(content, max_bytes))
-    with session.begin_nested() as attempt:
-        report = run_import(
-            session, stream=stream, batch_size=batch_size, checkpoint=session.flush, principal=principal,
-            fmt=_format(format), dry_run=dry_run, **options,
-        )
-        if dry_run:
-            attempt.rollback()
-    return dataclasses.asdict(report)
+def _import_records(session, **options) -> dict:
+    return run_import(session, **options).as_dict()
 
 
 def _add_records(session, *, principal: Principal, dataset_id: uuid.UUID, data: RecordsCreate):

@@ -1,16 +1,13 @@
-import dataclasses
-import tempfile
+import io
 import uuid
-from pathlib import Path
 from typing import Annotated, Any
 
+import anyio.from_thread
 from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import PrincipalDep, SessionDep
-from catalog.core.errors import InvalidInput
 from catalog.importing.formats import Format
-from catalog.importing.reading import open_file
 from catalog.importing.service import run_import
 
 router = APIRouter(tags=["imports"])
@@ -29,24 +26,42 @@ async def import_file(
     file_name: Annotated[str, Query(min_length=1, max_length=200)] = "upload",
 ) -> dict[str, Any]:
     """Import the request body (JSON array or JSON lines, gzip too) in this request's transaction."""
-    limit = request.app.state.settings.import_max_bytes
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "upload"
-        with path.open("wb") as sink:
-            async for chunk in request.stream():
-                if sink.tell() + len(chunk) > limit:
-                    raise InvalidInput(f"the upload is larger than the {limit:,} bytes allowed", {"limit": limit})
-                sink.write(chunk)
+    settings = request.app.state.settings
 
-        def work():
-            with open_file(path) as stream:
-                report = run_import(
-                    session, stream=stream, batch_size=request.app.state.settings.import_batch_size,
-                    checkpoint=session.flush, principal=principal, dataset_id=dataset_id, fmt=format,
-                    file_name=file_name, sync=sync, dry_run=dry_run, question=question,
-                )
-            if dry_run:
-                session.rollback()
-            return dataclasses.asdict(report)
+    def work() -> dict[str, Any]:
+        return run_import(
+            session, principal=principal, dataset_id=dataset_id, source=_Body(request), fmt=format,
+            file_name=file_name, sync=sync, dry_run=dry_run, question=question,
+            batch_size=settings.import_batch_size, max_bytes=settings.import_max_bytes,
+        ).as_dict()  # fmt: skip
 
-        return await run_in_threadpool(work)
+    return await run_in_threadpool(work)
+
+
+class _Body(io.RawIOBase):
+    """The request body as a blocking file, for the import running in a worker thread: each read
+    waits for the next chunk on the event loop, so the body is never held whole, in memory or on disk."""
+
+    def __init__(self, request: Request) -> None:
+        self._chunks = request.stream().__aiter__()
+        self._pending = memoryview(b"")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        while not self._pending:
+            chunk = anyio.from_thread.run(self._next_chunk)
+            if chunk is None:
+                return 0
+            self._pending = memoryview(chunk)
+        size = min(len(buffer), len(self._pending))
+        buffer[:size] = self._pending[:size]
+        self._pending = self._pending[size:]
+        return size
+
+    async def _next_chunk(self) -> bytes | None:
+        try:
+            return await self._chunks.__anext__()
+        except StopAsyncIteration:
+            return None

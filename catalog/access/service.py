@@ -135,6 +135,15 @@ def find_principal(session: Session, name: str) -> Principal | None:
     return load_principal(session, row) if row else None
 
 
+def principal_id_named(session: Session, *, principal: Principal, name: str) -> uuid.UUID:
+    """The id of the principal called ``name`` (the CLI names principals; the API uses ids)."""
+    require(principal, Action.PRINCIPAL_MANAGE)
+    found = session.scalar(select(PrincipalRow.id).where(PrincipalRow.name == name))
+    if found is None:
+        raise NotFound(f"no principal named '{name}'", {"name": name})
+    return found
+
+
 def describe(principal: Principal) -> Me:
     """Who the caller is and the roles it holds, globally and per dataset."""
     return Me(
@@ -221,6 +230,26 @@ def revoke_role(session: Session, *, principal: Principal, principal_id: uuid.UU
         details={"operation": "revoke", "binding": str(binding.id), "role": binding.role,
                  "dataset_id": str(binding.dataset_id) if binding.dataset_id else None},
     )
+
+
+def revoke_held_role(session: Session, *, principal: Principal, principal_id: uuid.UUID, data: BindingIn) -> None:
+    """Revoke the binding of ``data``'s role and scope (a dataset, or global) the principal holds:
+    the CLI names a binding by what it grants, the API by its id."""
+    require(principal, Action.PRINCIPAL_MANAGE)
+    name = _principal_row(session, principal_id).name
+    binding = session.scalar(
+        select(RoleBindingRow).where(
+            RoleBindingRow.principal_id == principal_id,
+            RoleBindingRow.role == data.role.value,
+            RoleBindingRow.dataset_id.is_(None) if data.dataset_id is None else RoleBindingRow.dataset_id == data.dataset_id,
+            RoleBindingRow.revoked_at.is_(None),
+        ).order_by(RoleBindingRow.granted_at, RoleBindingRow.id)
+    )
+    if binding is None:
+        dataset = session.get(DatasetRow, data.dataset_id) if data.dataset_id else None
+        where = f"on {dataset.name}" if dataset else "globally"
+        raise NotFound(f"{name} does not hold {data.role.value} {where}", {"name": name, "role": data.role.value})
+    revoke_role(session, principal=principal, principal_id=principal_id, binding_id=binding.id)
 
 
 def _grant(session: Session, actor: Principal, target: PrincipalRow, data: BindingIn) -> RoleBindingRow:

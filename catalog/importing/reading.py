@@ -5,11 +5,14 @@ import io
 import json
 import zlib
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
 import ijson
+
+from catalog.core.errors import InvalidInput
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,42 @@ def open_file(path: Path) -> IO[bytes]:
     with path.open("rb") as probe:
         compressed = probe.read(2) == _GZIP_MAGIC
     return gzip.open(path, "rb") if compressed else path.open("rb")
+
+
+@contextmanager
+def open_source(source: Path | IO[bytes], max_bytes: int | None = None) -> Iterator[IO[bytes]]:
+    """A file by its path, or a stream (an upload, an in-memory file), read as it arrives: gzip is
+    decompressed (recognised by its magic bytes), and reading more than ``max_bytes`` of the source
+    itself raises :class:`~catalog.core.errors.InvalidInput`. A stream passed in is left open."""
+    if isinstance(source, Path) and max_bytes is None:
+        with open_file(source) as stream:
+            yield stream
+        return
+    raw = source.open("rb") if isinstance(source, Path) else source
+    try:
+        buffered = io.BufferedReader(_Bounded(raw, max_bytes))
+        yield gzip.GzipFile(fileobj=buffered, mode="rb") if buffered.peek(2)[:2] == _GZIP_MAGIC else buffered
+    finally:
+        if raw is not source:
+            raw.close()
+
+
+class _Bounded(io.RawIOBase):
+    """``raw``, refusing to be read past ``limit`` bytes (no limit when None)."""
+
+    def __init__(self, raw: IO[bytes], limit: int | None) -> None:
+        self._raw, self._limit, self._read = raw, limit, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        data = self._raw.read(len(buffer))
+        self._read += len(data)
+        if self._limit is not None and self._read > self._limit:
+            raise InvalidInput(f"the upload is larger than the {self._limit:,} bytes allowed", {"limit": self._limit})
+        buffer[: len(data)] = data
+        return len(data)
 
 
 def iter_items(stream: IO[bytes]) -> Iterator[Item | Unreadable]:

@@ -8,8 +8,9 @@ reviewed it since; then nothing is overwritten and the conflict is reported.
 
 import uuid
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import islice
+from pathlib import Path
 from typing import IO, Any
 
 from pydantic import ValidationError
@@ -25,39 +26,13 @@ from catalog.core.models import AnnotationRow, DatasetRow, RecordRow, RevisionRo
 from catalog.core.principal import Principal
 from catalog.datasets.guidelines import latest_version
 from catalog.datasets.label_schema import validate_value
-from catalog.datasets.service import label_schema_of, visible_dataset
+from catalog.datasets.service import find_dataset_id, label_schema_of, visible_dataset
 from catalog.importing.formats import RESPONSE_KIND, Format, FormatError, Parsed, parse
-from catalog.importing.reading import Item, Unreadable, iter_items
+from catalog.importing.reading import Item, Unreadable, iter_items, open_source
+from catalog.importing.schemas import MAX_REPORTED, ImportReport, PartlyImported
 from catalog.records.service import insert_records, prompt_hash, record_row, retire_records
 
-MAX_REPORTED = 100
 _CHUNK = 500
-
-
-@dataclass
-class ImportReport:
-    file: str
-    format: str
-    sync: bool
-    dry_run: bool
-    read: int = 0
-    records_added: int = 0
-    records_matched: int = 0
-    records_retired: int = 0
-    records_replaced: int = 0
-    annotations_added: int = 0
-    annotations_revised: int = 0
-    annotations_unchanged: int = 0
-    rejected: int = 0
-    conflicted: int = 0
-    errors: list[dict[str, str]] = field(default_factory=list)
-    conflicts: list[dict[str, str]] = field(default_factory=list)
-    retirement_skipped: str | None = None
-
-    def reject(self, location: str, reason: str) -> None:
-        self.rejected += 1
-        if len(self.errors) < MAX_REPORTED:
-            self.errors.append({"location": location, "reason": reason})
 
 
 @dataclass(frozen=True)
@@ -67,7 +42,7 @@ class _Good:
     prompt_sha256: str | None
 
 
-class Importer:
+class _Importer:
     """Imports one file's items into one dataset. ``checkpoint`` ends each batch (commit, or no-op).
 
     A run that writes ends with its outbox row and a last checkpoint; a run that fails after
@@ -343,15 +318,74 @@ class Importer:
 def run_import(
     session: Session,
     *,
-    stream: IO[bytes],
+    principal: Principal,
+    source: Path | IO[bytes],
+    fmt: Format | str,
+    dataset_id: uuid.UUID | None = None,
+    dataset_name: str | None = None,
+    file_name: str | None = None,
+    sync: bool = False,
+    dry_run: bool = False,
+    question: str | None = None,
     batch_size: int,
-    checkpoint: Callable[[], None],
-    progress: Callable[[Iterable], Iterable] = lambda items: items,
-    **importer_options: Any,
+    max_bytes: int | None = None,
+    commit_batches: bool = False,
+    progress: Callable[[Iterable], Iterable] | None = None,
 ) -> ImportReport:
-    """Import a whole stream. The caller owns the transaction: ``checkpoint`` may commit each batch."""
-    importer = Importer(session, **importer_options)
-    return importer.run(progress(iter_items(stream)), batch_size=batch_size, checkpoint=checkpoint)
+    """Import a file or stream into a dataset (by id, or by name): the one import of the CLI, REST and GraphQL.
+
+    ``source`` is read as it arrives: gzip is recognised by its magic bytes, a JSON array or JSON
+    lines by the first byte, and more than ``max_bytes`` of it is refused (``InvalidInput``). Items
+    are imported ``batch_size`` at a time; ``progress`` wraps the items (a progress bar).
+
+    The caller owns the transaction. Each batch is flushed into it, or, with ``commit_batches`` (the
+    CLI), committed: a failure then leaves the batches committed before it, records the run as
+    failed, and notes on the error (:class:`PartlyImported`) what stayed. A ``dry_run`` imports in a
+    savepoint that it rolls back: the report says what the import would do, and nothing is written.
+    """
+    fmt = _format(fmt)
+    if dataset_id is None:
+        dataset_id = find_dataset_id(session, principal=principal, name=dataset_name)
+    file_name = file_name or (source.name if isinstance(source, Path) else "upload")
+    options = {"principal": principal, "dataset_id": dataset_id, "fmt": fmt, "file_name": file_name,
+               "sync": sync, "dry_run": dry_run, "question": question}  # fmt: skip
+    with open_source(source, max_bytes) as stream:
+        items = iter_items(stream)
+        items = progress(items) if progress is not None else items
+        if dry_run:
+            with session.begin_nested() as attempt:
+                report = _Importer(session, **options).run(items, batch_size=batch_size, checkpoint=session.flush)
+                attempt.rollback()
+            return report
+        if not commit_batches:
+            return _Importer(session, **options).run(items, batch_size=batch_size, checkpoint=session.flush)
+        return _committing_batches(session, _Importer(session, **options), items, batch_size)
+
+
+def _committing_batches(session: Session, importer: _Importer, items: Iterable, batch_size: int) -> ImportReport:
+    committed = 0  # batches: each commits whole, and stays when a later one fails
+
+    def checkpoint() -> None:
+        nonlocal committed
+        session.commit()
+        committed += 1
+
+    try:
+        return importer.run(items, batch_size=batch_size, checkpoint=checkpoint)
+    except Exception as error:
+        if committed:
+            session.rollback()
+            importer.record_failure(session, error)
+            session.commit()
+            error.add_note(str(PartlyImported(batches=committed, batch_size=batch_size)))
+        raise
+
+
+def _format(name: Format | str) -> Format:
+    try:
+        return Format(name)
+    except ValueError:
+        raise InvalidInput(f"format: one of {', '.join(f.value for f in Format)}", {"format": name}) from None
 
 
 def _response_question(dataset: DatasetRow, fmt: Format, name: str | None):

@@ -65,3 +65,11 @@ def test_an_unknown_format_is_invalid_input_naming_it(steward, dataset):
     body = run(steward, dataset, format="csv")
     assert error_codes(body) == ["INVALID_INPUT"] and "format" in body["errors"][0]["message"]
     assert listed(steward, dataset) == []
+
+
+def test_content_over_the_import_limit_is_refused_and_writes_nothing(steward, dataset):
+    steward.client.app.state.settings.import_max_bytes = 50
+    body = run(steward, dataset)
+    assert error_codes(body) == ["INVALID_INPUT"] and body["data"]["importRecords"] is None
+    assert "larger than the 50 bytes allowed" in body["errors"][0]["message"]
+    assert listed(steward, dataset) == []

@@ -18,7 +18,8 @@ from openlineage.client.transport.http import HttpConfig, HttpTransport
 from sqlalchemy import select, update
 from typer.testing import CliRunner
 
-import api.cli.program
+import api.cli.main
+import api.cli.server
 import api.cli.support
 from api.app import create_app
 from catalog.core import audit_log, migrate
@@ -165,7 +166,7 @@ def labeltrail(monkeypatch, sessions, settings):
     """The ``labeltrail`` program in the test's transaction."""
     monkeypatch.setattr(api.cli.support, "sessions", lambda: sessions)
     monkeypatch.setattr(api.cli.support, "current_settings", lambda: settings)
-    return lambda *args: CliRunner().invoke(api.cli.program.app, list(args))
+    return lambda *args: CliRunner().invoke(api.cli.main.app, list(args))
 
 
 def test_with_no_transport_configured_nothing_is_sent_and_the_rows_wait(
@@ -197,9 +198,9 @@ def test_serve_logs_as_configured_from_its_first_line(openlineage_env, labeltrai
     """The warning that no transport is configured is the first thing `serve` logs: it must come
     out as the JSON lines log collectors parse, not structlog's default console lines."""
     calls = []
-    monkeypatch.setattr(api.cli.program, "configure_logging", lambda level, as_json: calls.append(("logging", as_json)))
-    monkeypatch.setattr(api.cli.program, "configured_delivery", lambda settings: calls.append(("delivery",)))
-    monkeypatch.setattr(api.cli.program.catalog_cli, "run_server", lambda host, port, background: calls.append(("serve",)))
+    monkeypatch.setattr(api.cli.server, "configure_logging", lambda level, as_json: calls.append(("logging", as_json)))
+    monkeypatch.setattr(api.cli.server, "configured_delivery", lambda settings: calls.append(("delivery",)))
+    monkeypatch.setattr(api.cli.server, "run_server", lambda host, port, background: calls.append(("serve",)))
     result = labeltrail("serve")
     assert result.exit_code == 0, result.output
     assert calls == [("logging", True), ("delivery",), ("serve",)]

@@ -6,7 +6,7 @@ import json
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-import api.cli.program
+import api.cli.main
 import api.cli.support
 from catalog.core.models import LineageDatasetRow, LineageIoRow, LineageJobRow, LineageRunRow, ModelVersionRow
 from catalog.core.principal import Role
@@ -72,6 +72,6 @@ def test_labeltrail_lineage_rebuild_replays_every_event(actors, monkeypatch, ses
     engineer.ok(engineer.post("/api/v1/lineage", training_run([], [model_output("m2")])), 201)
     monkeypatch.setattr(api.cli.support, "sessions", lambda: sessions)
     monkeypatch.setattr(api.cli.support, "current_settings", lambda: settings)
-    result = CliRunner().invoke(api.cli.program.app, ["lineage", "rebuild"])
+    result = CliRunner().invoke(api.cli.main.app, ["lineage", "rebuild"])
     assert result.exit_code == 0 and result.output.strip() == "1 events replayed", result.output
     assert [m["name"] for m in engineer.ok(engineer.get("/api/v1/models"))] == ["m2"]

@@ -13,8 +13,8 @@ from catalog.annotations.service import get_history, list_record_annotations
 from catalog.core.models import AnnotationRow, RecordRow
 from catalog.core.principal import Principal
 from catalog.importing.formats import Format
-from catalog.importing.reading import open_file
-from catalog.importing.service import ImportReport, run_import
+from catalog.importing.schemas import ImportReport
+from catalog.importing.service import run_import
 
 RANKING_SCHEMA = {"questions": [{"name": "preference", "kind": "ranking"}]}
 LABEL_SCHEMA = {"questions": [{"name": "safety", "kind": "label", "options": ["safe", "unsafe"]}]}
@@ -48,18 +48,16 @@ def import_file(
     **options: Any,
 ) -> ImportReport:
     """Import as the CLI does: every batch commits."""
-    with open_file(path) as stream:
-        report = run_import(
-            session,
-            stream=stream,
-            batch_size=batch_size,
-            checkpoint=session.commit,
-            principal=principal,
-            dataset_id=uuid.UUID(str(dataset_id)),
-            fmt=Format(fmt),
-            file_name=path.name,
-            **options,
-        )
+    report = run_import(
+        session,
+        source=path,
+        batch_size=batch_size,
+        commit_batches=True,
+        principal=principal,
+        dataset_id=uuid.UUID(str(dataset_id)),
+        fmt=Format(fmt),
+        **options,
+    )
     session.commit()
     return report
 
