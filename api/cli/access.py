@@ -4,7 +4,7 @@ Commands act as the host's operator (the ``system`` admin), and every change the
 with ``client = cli``.
 """
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -16,7 +16,6 @@ from catalog.access.schemas import BindingIn, KeyCreate, KeyExpire, KeyRotate, P
 from catalog.audit import service as audit_trail
 from catalog.audit.schemas import AuditFilter
 from catalog.core import audit_log
-from catalog.core.models import utcnow
 from catalog.core.principal import Role
 from catalog.datasets import service as datasets
 
@@ -51,7 +50,7 @@ def users_create(
             data=PrincipalCreate(
                 name=name,
                 roles=[_binding(cli, each, dataset) for each in role],
-                key_expires_at=utcnow() + timedelta(days=expires_in_days) if expires_in_days else None,
+                key_expires_at=datetime.now(UTC) + timedelta(days=expires_in_days) if expires_in_days else None,
             ),
         )
     roles = ", ".join(binding.role.value for binding in created.principal.roles) or "no roles"
@@ -96,7 +95,7 @@ def keys_create(
     name: str, expires_in_days: Annotated[int | None, typer.Option(min=1)] = None
 ) -> None:
     """Issue another API key for NAME; printed once, alone on the last line."""
-    expires_at = utcnow() + timedelta(days=expires_in_days) if expires_in_days else None
+    expires_at = datetime.now(UTC) + timedelta(days=expires_in_days) if expires_in_days else None
     with command() as cli:
         issued = principals.create_key(
             cli.session, principal=cli.system, principal_id=_principal_id(cli, name), data=KeyCreate(expires_at=expires_at)
@@ -120,7 +119,7 @@ def keys_list(name: str) -> None:
 @keys_app.command("expire")
 def keys_expire(key_id: str, at: Annotated[datetime, typer.Option(help="When it stops working (UTC if no zone).")]) -> None:
     """Set when KEY_ID stops working."""
-    at = at if at.tzinfo else at.replace(tzinfo=utcnow().tzinfo)
+    at = at if at.tzinfo else at.replace(tzinfo=UTC)
     with command() as cli:
         principals.expire_key(
             cli.session, principal=cli.system, principal_id=_key_owner(cli, key_id), key_id=key_id,
@@ -204,4 +203,4 @@ def audit_export(
 
 
 def _aware(moment: datetime | None) -> datetime | None:
-    return moment.replace(tzinfo=utcnow().tzinfo) if moment and moment.tzinfo is None else moment
+    return moment.replace(tzinfo=UTC) if moment and moment.tzinfo is None else moment
