@@ -24,13 +24,13 @@ from catalog.annotations.schemas import (
 from catalog.annotations.spans import maskings_of, spans_to_masked, spans_to_raw
 from catalog.core import audit_log
 from catalog.core.errors import Conflict, NotFound
-from catalog.core.models import AnnotationRow, DatasetRow, RecordRow, RevisionRow, new_id, utcnow
+from catalog.core.models import MASKED, AnnotationRow, DatasetRow, RecordRow, RevisionRow, new_id, utcnow
 from catalog.core.principal import Principal
 from catalog.core.provenance import revision_sha256
 from catalog.datasets.guidelines import resolve_version
 from catalog.datasets.label_schema import validate_value
 from catalog.datasets.service import label_schema_of
-from catalog.pii_gate.service import MASKED, mask_revision_now
+from catalog.pii_gate.service import mask_revision_now
 from catalog.records.service import visible_record, visible_records
 
 

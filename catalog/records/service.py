@@ -14,12 +14,11 @@ from catalog.access.policy import Action, may_read_raw, require, scope_datasets
 from catalog.core import audit_log
 from catalog.core.errors import Conflict, NotFound
 from catalog.core.hashing import canonical_json, content_hash, digest_strings, sha256_hex
-from catalog.core.models import DatasetRow, RecordRow, new_id, utcnow
+from catalog.core.models import MASKED, DatasetRow, RecordRow, new_id, utcnow
 from catalog.core.pagination import fetch_page
 from catalog.core.principal import Principal
 from catalog.core.schemas import Page
 from catalog.datasets.service import visible_dataset
-from catalog.pii_gate.service import MASKED
 from catalog.records.schemas import RecordIds, RecordIn, RecordOut, RecordRetire
 
 _LOOKUP_CHUNK = 500

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from catalog.annotations.schemas import Source
 from catalog.annotations.service import served_text
 from catalog.core.models import (
+    MASKED,
     AnnotationRow,
     PrincipalRow,
     RecordRow,
@@ -23,7 +24,6 @@ from catalog.core.models import (
     ReleaseRevisionRow,
     RevisionRow,
 )
-from catalog.pii_gate.service import MASKED
 from catalog.releases.manifest import LabelEntry, Leaf
 from catalog.releases.schemas import ExportLabel, ExportRow
 

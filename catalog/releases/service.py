@@ -20,13 +20,12 @@ from catalog.access.service import principal_names
 from catalog.core import audit_log, outbox
 from catalog.core.config import ReleasePolicy
 from catalog.core.errors import Conflict, InvalidInput, NotFound
-from catalog.core.models import RecordRow, ReleaseRecordRow, ReleaseRevisionRow, ReleaseRow, new_id, utcnow
+from catalog.core.models import MASKED, RecordRow, ReleaseRecordRow, ReleaseRevisionRow, ReleaseRow, new_id, utcnow
 from catalog.core.pagination import decode_cursor, encode_cursor
 from catalog.core.principal import Principal
 from catalog.core.schemas import Page
 from catalog.datasets.label_schema import LabelSchema
 from catalog.datasets.service import find_dataset_id, visible_dataset
-from catalog.pii_gate.service import MASKED
 from catalog.releases import contamination, export, shift
 from catalog.releases.diff import changes
 from catalog.releases.features import fill_features
