@@ -208,7 +208,7 @@ def test_only_the_serving_module_decides_raw_and_audits_raw_reads():
         for package in ("api", "catalog", "lineage")
         for path in sorted((ROOT / package).rglob("*.py"))
         if str(path.relative_to(ROOT)) not in allowed
-        for word in ("may_read_raw", "READ_RAW", "text:read_raw")
+        for word in ("may_read_raw", "READ_RAW")
         if word in path.read_text()
     ]
     assert not found, found
