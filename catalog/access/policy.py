@@ -3,7 +3,8 @@
 A principal holds roles globally and per dataset. Writes call :func:`require` with the dataset
 they touch; reads pass their query through :func:`scope_datasets`, so lists and single gets are
 filtered the same way and a dataset the principal has no role on is a 404, never a 403.
-Whether record text is served raw is decided here too (:func:`may_read_raw`).
+Who may read text raw is decided here too (:func:`may_read_raw`); :mod:`catalog.access.serving`
+asks it for every read of record and annotation text.
 """
 
 import uuid

@@ -9,8 +9,9 @@ from sqlalchemy import Select, and_, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from catalog.access.policy import Action, may_read_raw, require, require_review, scope_datasets
+from catalog.access.policy import Action, require, require_review, scope_datasets
 from catalog.access.service import principal_names
+from catalog.access.serving import RevisionText, Serving
 from catalog.annotations.schemas import (
     AnnotationCreate,
     AnnotationEdit,
@@ -30,7 +31,7 @@ from catalog.core.provenance import revision_sha256
 from catalog.datasets.guidelines import resolve_version
 from catalog.datasets.label_schema import validate_value
 from catalog.datasets.service import label_schema_of
-from catalog.pii_gate.service import MASKED, mask_revision_now
+from catalog.pii_gate.service import mask_revision_now
 from catalog.records.service import visible_record, visible_records
 
 
@@ -66,7 +67,7 @@ def _validated(
 ) -> Any:
     """The value checked against its question; spans chosen on masked text are moved to raw offsets first."""
     question = label_schema_of(dataset).question(question_name)
-    if question.kind == "span" and not may_read_raw(principal, dataset.id):
+    if question.kind == "span" and not Serving(session, principal).raw(dataset.id):
         value = spans_to_raw(session, record, value)
     return validate_value(question, value, record.content)
 
@@ -309,15 +310,16 @@ def _histories_of(
     ).all()
     names = principal_names(session, (row.actor_id for row in rows))
     datasets = {dataset.id: dataset for _annotation, dataset in visible.values()}
-    raw = {dataset_id: may_read_raw(principal, dataset_id) for dataset_id in datasets}
-    served = []
-    for row in rows:
-        annotation = visible[row.annotation_id][0]
-        served.append((annotation, _revision_dto(row, names, raw=raw[annotation.dataset_id])))
-    _spans_at_masked_offsets(session, principal, datasets, served)
+    serving = Serving(session, principal)
+    annotations = [visible[row.annotation_id][0] for row in rows]
+    texts = serving.revisions(list(zip(annotations, rows, strict=True)))
+    served = [
+        (annotation, _revision_dto(row, names, text))
+        for annotation, row, text in zip(annotations, rows, texts, strict=True)
+    ]
+    _spans_at_masked_offsets(session, serving, datasets, served)
     for annotation, revision in served:
         found[annotation.id].revisions.append(revision)
-    _audit_raw_reads(session, principal, raw, [(visible[row.annotation_id][0], row) for row in rows])
     return found
 
 
@@ -396,37 +398,17 @@ def _current_dtos(
     the dataset of each."""
     current = current_revisions(session, [row.id for row in annotations])
     names = principal_names(session, (row.annotator_id for row in annotations))
-    raw = {dataset_id: may_read_raw(principal, dataset_id) for dataset_id in datasets}
-    dtos = [_annotation_dto(row, current[row.id], names, raw=raw[row.dataset_id]) for row in annotations]
-    _spans_at_masked_offsets(session, principal, datasets, list(zip(annotations, dtos, strict=True)))
-    _audit_raw_reads(session, principal, raw, [(row, current[row.id]) for row in annotations])
+    serving = Serving(session, principal)
+    texts = serving.revisions([(row, current[row.id]) for row in annotations])
+    dtos = [
+        _annotation_dto(row, current[row.id], names, text) for row, text in zip(annotations, texts, strict=True)
+    ]
+    _spans_at_masked_offsets(session, serving, datasets, list(zip(annotations, dtos, strict=True)))
     return dtos
 
 
-def _audit_raw_reads(
-    session: Session, principal: Principal, raw: dict[uuid.UUID, bool], served: list[tuple[AnnotationRow, RevisionRow]]
-) -> None:
-    """A raw read of annotation text is audited when the text holds personal data (its masked form
-    differs) or has not been scanned yet: one entry per dataset, naming the annotations."""
-    read: dict[uuid.UUID, set[uuid.UUID]] = {}
-    for annotation, revision in served:
-        if raw[annotation.dataset_id] and _personal(revision):
-            read.setdefault(annotation.dataset_id, set()).add(annotation.id)
-    for dataset_id, ids in read.items():
-        audit_log.append(
-            session, actor=principal, action=Action.READ_RAW, resource=f"dataset:{dataset_id}",
-            dataset_id=dataset_id, details={"annotations": sorted(str(i) for i in ids)},
-        )
-
-
-def _personal(revision: RevisionRow) -> bool:
-    return revision.mask_status != MASKED or (revision.masked_value, revision.masked_reason) != (
-        revision.value, revision.reason,
-    )
-
-
 def _spans_at_masked_offsets(
-    session: Session, principal: Principal, datasets: dict[uuid.UUID, DatasetRow], served: list
+    session: Session, serving: Serving, datasets: dict[uuid.UUID, DatasetRow], served: list
 ) -> None:
     """For readers of masked text, move span values (stored at raw offsets) onto the masked text.
 
@@ -434,7 +416,7 @@ def _spans_at_masked_offsets(
     span_questions = {
         dataset_id: {q.name for q in label_schema_of(dataset).questions if q.kind == "span"}
         for dataset_id, dataset in datasets.items()
-        if not may_read_raw(principal, dataset_id)
+        if not serving.raw(dataset_id)
     }
     spans = [
         (row, dto)
@@ -448,20 +430,9 @@ def _spans_at_masked_offsets(
         dto.value = spans_to_masked(maskings[row.record_id], dto.value)
 
 
-def served_text(revision: RevisionRow, *, raw: bool) -> tuple[str, Any, str | None]:
-    """What a reader gets of a revision's free text: raw with read_raw, else the masked form, or
-    nothing while the revision waits for masking."""
-    if raw:
-        return "raw", revision.value, revision.reason
-    if revision.mask_status != MASKED:
-        return "pending", None, None
-    return "masked", revision.masked_value, revision.masked_reason
-
-
 def _annotation_dto(
-    row: AnnotationRow, current: RevisionRow, names: dict[uuid.UUID, str], *, raw: bool
+    row: AnnotationRow, current: RevisionRow, names: dict[uuid.UUID, str], served: RevisionText
 ) -> AnnotationOut:
-    text, value, _reason = served_text(current, raw=raw)
     return AnnotationOut(
         id=row.id,
         record_id=row.record_id,
@@ -470,16 +441,15 @@ def _annotation_dto(
         source=Source.model_validate(row.source),
         created_at=row.created_at,
         revision=current.revision,
-        text=text,
-        value=value,
+        text=served.text,
+        value=served.value,
         status=current.status,
         guideline_version=current.guideline_version,
         updated_at=current.created_at,
     )
 
 
-def _revision_dto(row: RevisionRow, names: dict[uuid.UUID, str], *, raw: bool) -> RevisionOut:
-    text, value, reason = served_text(row, raw=raw)
+def _revision_dto(row: RevisionRow, names: dict[uuid.UUID, str], served: RevisionText) -> RevisionOut:
     return RevisionOut(
         revision=row.revision,
         kind=row.kind,
@@ -487,10 +457,10 @@ def _revision_dto(row: RevisionRow, names: dict[uuid.UUID, str], *, raw: bool) -
         source=Source.model_validate(row.source),
         guideline_version=row.guideline_version,
         created_at=row.created_at,
-        text=text,
-        value=value,
+        text=served.text,
+        value=served.value,
         status=row.status,
-        reason=reason,
+        reason=served.reason,
         previous_sha256=row.previous_sha256,
         sha256=row.sha256,
     )

@@ -63,6 +63,11 @@ class UTCDateTime(TypeDecorator):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+# ``mask_status`` of records and annotation revisions: ``pending`` until the PII gate masks them.
+PENDING = "pending"
+MASKED = "masked"
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JsonValue, uuid.UUID: Uuid}
@@ -159,7 +164,7 @@ class RecordRow(Base):
     retired_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("principals.id"))
     retire_reason: Mapped[str | None] = mapped_column(Text)
     # The PII gate: raw ``content`` and ``meta`` stay as they came; roles without read_raw get these.
-    mask_status: Mapped[str] = mapped_column(String(20), default="pending")
+    mask_status: Mapped[str] = mapped_column(String(20), default=PENDING)
     masked_content: Mapped[dict[str, Any] | None]
     masked_meta: Mapped[dict[str, Any] | None] = mapped_column(JsonValue)
     detector_version: Mapped[str | None] = mapped_column(String(200))
@@ -227,7 +232,7 @@ class RevisionRow(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     # The PII gate, outside the hash: free text in the value and the reason, masked for roles
     # without read_raw. Masked when written through the API, by the worker when imported.
-    mask_status: Mapped[str] = mapped_column(String(20), default="pending")
+    mask_status: Mapped[str] = mapped_column(String(20), default=PENDING)
     masked_value: Mapped[Any] = mapped_column(JsonValue, nullable=True)
     masked_reason: Mapped[str | None] = mapped_column(Text)
 

@@ -22,11 +22,9 @@ from sqlalchemy.orm import Session
 
 from catalog.access.service import system_principal
 from catalog.core import audit_log, outbox
-from catalog.core.models import PiiFindingRow, RecordRow, RevisionRow, new_id, utcnow
+from catalog.core.models import MASKED, PENDING, PiiFindingRow, RecordRow, RevisionRow, new_id, utcnow
 from pii import Finding, Masked, Replacement, ScannerConfig, get_scanner
 
-PENDING = "pending"
-MASKED = "masked"
 SCANNER_KEY = "pii_scanner"  # session.info: a scan function for revisions written in the session
 
 

@@ -10,7 +10,8 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from catalog.access.policy import Action, may_read_raw, require, scope_datasets
+from catalog.access.policy import Action, require, scope_datasets
+from catalog.access.serving import RecordText, Serving
 from catalog.core import audit_log
 from catalog.core.errors import Conflict, NotFound
 from catalog.core.hashing import canonical_json, content_hash, digest_strings, sha256_hex
@@ -19,7 +20,6 @@ from catalog.core.pagination import Keyset, fetch_page
 from catalog.core.principal import Principal
 from catalog.core.schemas import Page
 from catalog.datasets.service import visible_dataset
-from catalog.pii_gate.service import MASKED
 from catalog.records.schemas import RecordIds, RecordIn, RecordOut, RecordRetire
 
 _LOOKUP_CHUNK = 500
@@ -109,34 +109,23 @@ def list_records(
     include_retired: bool = False,
 ) -> Page[RecordOut]:
     visible_dataset(session, principal, dataset_id)
-    stmt = select(RecordRow).where(RecordRow.dataset_id == dataset_id)
-    if not may_read_raw(principal, dataset_id):
-        stmt = stmt.where(RecordRow.mask_status == MASKED)
+    serving = Serving(session, principal)
+    stmt = serving.only_servable(select(RecordRow).where(RecordRow.dataset_id == dataset_id), dataset_id)
     if not include_retired:
         stmt = stmt.where(RecordRow.retired_at.is_(None))
     rows, paging = fetch_page(session, stmt, RecordRow.id, keyset=RECORDS, limit=limit, cursor=cursor, scope=dataset_id)
     records = [row.RecordRow for row in rows]
-    return paging.page(served(session, principal, dataset_id, records))
+    return paging.page(served(serving, records))
 
 
 def get_record(session: Session, *, principal: Principal, record_id: uuid.UUID) -> RecordOut:
     row = visible_record(session, principal, record_id)
-    return served(session, principal, row.dataset_id, [row])[0]
+    return served(Serving(session, principal), [row])[0]
 
 
-def served(session: Session, principal: Principal, dataset_id: uuid.UUID, rows: list[RecordRow]) -> list[RecordOut]:
-    """Records as this principal may see them: raw text only with ``read_raw``, and that read audited.
-
-    Without ``read_raw`` the masked form is served; callers pass only masked rows to such roles.
-    """
-    if not may_read_raw(principal, dataset_id):
-        return [to_dto(row, raw=False) for row in rows]
-    if rows:
-        audit_log.append(
-            session, actor=principal, action=Action.READ_RAW, resource=f"dataset:{dataset_id}",
-            dataset_id=dataset_id, details={"records": [str(row.id) for row in rows]},
-        )
-    return [to_dto(row, raw=True) for row in rows]
+def served(serving: Serving, rows: list[RecordRow]) -> list[RecordOut]:
+    """Records as the principal may see them (callers pass only rows it may be served)."""
+    return [to_dto(row, text) for row, text in zip(rows, serving.records(rows), strict=True)]
 
 
 def visible_record(session: Session, principal: Principal, record_id: uuid.UUID) -> RecordRow:
@@ -152,11 +141,8 @@ def visible_records(
 ) -> dict[uuid.UUID, RecordRow]:
     """Those of ``record_ids`` the principal may see (as :func:`visible_record` decides), by id."""
     stmt = scope_datasets(select(RecordRow).where(RecordRow.id.in_(record_ids)), principal, RecordRow.dataset_id)
-    return {
-        row.id: row
-        for row in session.scalars(stmt)
-        if row.mask_status == MASKED or may_read_raw(principal, row.dataset_id)
-    }
+    serving = Serving(session, principal)
+    return {row.id: row for row in session.scalars(stmt) if serving.servable(row)}
 
 
 def retire_record(
@@ -167,7 +153,7 @@ def retire_record(
     if row.retired_at is not None:
         raise Conflict("the record is already retired", {"retired_at": row.retired_at.isoformat()})
     retire_records(session, principal=principal, dataset_id=row.dataset_id, record_ids=[record_id], reason=data.reason)
-    return served(session, principal, row.dataset_id, [row])[0]
+    return served(Serving(session, principal), [row])[0]
 
 
 def retire_records(
@@ -196,16 +182,15 @@ def retire_records(
     )
 
 
-def to_dto(row: RecordRow, *, raw: bool) -> RecordOut:
-    content, meta = (row.content, row.meta) if raw else (row.masked_content, row.masked_meta)
+def to_dto(row: RecordRow, served: RecordText) -> RecordOut:
     return RecordOut(
         id=row.id,
         dataset_id=row.dataset_id,
         external_id=row.external_id,
-        text="masked" if not raw else "erased" if row.erased_at else "raw",
-        messages=content["messages"],
-        candidates=content.get("candidates"),
-        metadata=meta,
+        text=served.text,
+        messages=served.content["messages"],
+        candidates=served.content.get("candidates"),
+        metadata=served.meta,
         mask_status=row.mask_status,
         detector_version=row.detector_version,
         erased_at=row.erased_at,

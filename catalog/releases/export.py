@@ -1,8 +1,9 @@
 """Reading a release back out, a chunk of records at a time: its manifest, and its rows for training.
 
 Both walk ``release_records`` in record id order (which is leaf order) a page at a time, so
-memory stays flat whatever the size of the release; the pages are what GraphQL serves. Text is served as :mod:`catalog.records.service` serves it: raw only when the
-caller may read raw (decided, and audited, by the service before streaming starts).
+memory stays flat whatever the size of the release; the pages are what GraphQL serves. Text is
+picked by :mod:`catalog.access.serving`: raw only when the caller may read raw, as
+:meth:`~catalog.access.serving.Serving.export` decided (and audited) before streaming starts.
 """
 
 import uuid
@@ -13,8 +14,8 @@ from typing import TypeVar
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from catalog.access.serving import record_text, revision_text
 from catalog.annotations.schemas import Source
-from catalog.annotations.service import served_text
 from catalog.core.models import (
     AnnotationRow,
     PrincipalRow,
@@ -23,7 +24,6 @@ from catalog.core.models import (
     ReleaseRevisionRow,
     RevisionRow,
 )
-from catalog.pii_gate.service import MASKED
 from catalog.releases.manifest import LabelEntry, Leaf
 from catalog.releases.schemas import ExportLabel, ExportRow
 
@@ -102,7 +102,7 @@ def _export_labels(session: Session, release_id: uuid.UUID, record_ids: list[uui
     )
     by_record = defaultdict(list)
     for annotation, revision, annotator in rows:
-        text, value, _reason = served_text(revision, raw=raw)
+        text, value, _reason = revision_text(revision, raw=raw)
         by_record[annotation.record_id].append(ExportLabel(
             annotation_id=annotation.id, question=annotation.question, text=text, value=value,
             status=revision.status, annotator=annotator, source=Source.model_validate(revision.source),
@@ -112,12 +112,7 @@ def _export_labels(session: Session, release_id: uuid.UUID, record_ids: list[uui
 
 
 def _row(manifest: ReleaseRecordRow, record: RecordRow, labels: list[ExportLabel], *, raw: bool) -> ExportRow:
-    if raw:
-        text, content, meta = ("erased" if record.erased_at else "raw"), record.content, record.meta
-    elif record.mask_status == MASKED:
-        text, content, meta = "masked", record.masked_content, record.masked_meta
-    else:
-        text, content, meta = "pending", None, None
+    text, content, meta = record_text(record, raw=raw)
     return ExportRow(
         record_id=record.id,
         external_id=record.external_id,

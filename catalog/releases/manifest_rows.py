@@ -8,8 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
-from catalog.core.models import AnnotationRow, RecordRow, RevisionRow
-from catalog.pii_gate.service import MASKED
+from catalog.core.models import MASKED, AnnotationRow, RecordRow, RevisionRow
 from catalog.releases.manifest import LabelEntry, Leaf, masked_sha256
 from catalog.releases.schemas import SplitRatios
 from catalog.releases.splits import assign_split

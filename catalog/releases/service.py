@@ -15,18 +15,18 @@ from typing import Any
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from catalog.access.policy import Action, may_read_raw, require
+from catalog.access.policy import Action, require
 from catalog.access.service import principal_names
+from catalog.access.serving import Serving
 from catalog.core import audit_log, outbox
 from catalog.core.config import ReleasePolicy
 from catalog.core.errors import Conflict, InvalidInput, NotFound
-from catalog.core.models import RecordRow, ReleaseRecordRow, ReleaseRevisionRow, ReleaseRow, new_id, utcnow
+from catalog.core.models import MASKED, RecordRow, ReleaseRecordRow, ReleaseRevisionRow, ReleaseRow, new_id, utcnow
 from catalog.core.pagination import Keyset, Paging
 from catalog.core.principal import Principal
 from catalog.core.schemas import Page
 from catalog.datasets.label_schema import LabelSchema
 from catalog.datasets.service import find_dataset_id, visible_dataset
-from catalog.pii_gate.service import MASKED
 from catalog.releases import contamination, export, shift
 from catalog.releases.diff import changes
 from catalog.releases.features import fill_features
@@ -131,15 +131,9 @@ def open_manifest(session: Session, *, principal: Principal, dataset_id: uuid.UU
 
 
 def open_export(session: Session, *, principal: Principal, dataset_id: uuid.UUID, tag: str) -> ReleaseStream:
-    """Check access to the release and decide raw or masked; a raw export is audited here, before it starts."""
+    """Check access to the release and decide raw or masked; a raw export is audited then, before it starts."""
     row = visible_release(session, principal, dataset_id, tag)
-    raw = may_read_raw(principal, dataset_id)
-    if raw:
-        audit_log.append(
-            session, actor=principal, action=Action.READ_RAW, resource=f"release:{row.id}",
-            dataset_id=dataset_id, details={"export": tag, "records": row.records},
-        )  # fmt: skip
-    return ReleaseStream(row.id, tag, raw=raw)
+    return ReleaseStream(row.id, tag, raw=Serving(session, principal).export(row))
 
 
 def manifest_documents(session: Session, stream: ReleaseStream) -> Iterator[dict[str, Any]]:

@@ -18,10 +18,9 @@ from catalog.core import audit_log, outbox
 from catalog.core.db import checkpoint
 from catalog.core.hashing import digest_strings
 from catalog.core.logging import get_logger
-from catalog.core.models import DatasetRow, RecordRow, utcnow
+from catalog.core.models import MASKED, DatasetRow, RecordRow, utcnow
 from catalog.core.principal import Principal
 from catalog.lineage_graph.service import models_reached, release_refs, releases_with_records
-from catalog.pii_gate.service import MASKED
 from catalog.subjects.schemas import ErasureOut
 
 ERASED = "<ERASED>"
