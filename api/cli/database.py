@@ -29,7 +29,7 @@ def verify_command(
 ) -> None:
     """Recompute record hashes, revision chains and the audit chain; exit 1 naming the first broken link."""
     exported = [AuditSealOut.model_validate_json(line) for line in seals.read_text().splitlines() if line] if seals else []
-    with command() as cli:
+    with command(write=False) as cli:  # a long read: it must not hold the write lock
         outcome = verify(cli.session, cli.settings.sealer(), exported)
     if isinstance(outcome, Broken):
         typer.secho(f"broken: {outcome}", err=True, fg=typer.colors.RED)
