@@ -10,7 +10,6 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 
 import pytest
 from sqlalchemy import func, select
@@ -19,30 +18,19 @@ from catalog.core.db import transaction
 from catalog.core.models import AuditEntryRow
 from catalog.core.principal import Role
 from tests.conftest import POSTGRES_URL, TEST_MASKING, TEST_SEALER
-from tests.support.builders import TEXT_SCHEMA, Actors, chat_record
-from tests.support.live import http_client, live_database, live_server, live_sessions, live_settings
+from tests.support.builders import TEXT_SCHEMA, chat_record
+from tests.support.live import Live, http_client, live_world
 
 CLIENTS = 16
 RAW_READS_EACH = 20  # 320 audited raw reads in all: bounded, whatever the machine
-
-
-@dataclass
-class Live:
-    base_url: str
-    actors: Actors
-    sessions: object
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def live(request, tmp_path) -> Iterator[Live]:
     if request.param == "postgresql" and not POSTGRES_URL:
         pytest.skip("PostgreSQL not configured: set LABELTRAIL_TEST_POSTGRES_URL")
-    with live_database(request.param, tmp_path, POSTGRES_URL) as url:
-        settings = live_settings(url, TEST_SEALER.key.decode(), TEST_SEALER.every)
-        sessions = live_sessions(settings)
-        with live_server(settings) as base_url, http_client(base_url) as client:
-            yield Live(base_url, Actors(sessions, client, TEST_MASKING), sessions)
-        sessions.kw["bind"].dispose()
+    with live_world(request.param, tmp_path, POSTGRES_URL, TEST_SEALER, TEST_MASKING) as world:
+        yield world
 
 
 def all_at_once(count: int, work: Callable[[int], list[int]]) -> list[int]:

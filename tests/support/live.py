@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import uvicorn
@@ -19,6 +20,7 @@ from api.app import create_app
 from catalog.core import audit_log, migrate
 from catalog.core.config import Settings
 from catalog.core.db import make_engine, make_sessionmaker, scratch_postgres
+from tests.support.builders import Actors
 
 ROOT = Path(__file__).resolve().parents[2]
 STARTUP_TIMEOUT = 60.0  # a loaded CI machine can be slow to start a server; nothing asserts on time
@@ -74,6 +76,29 @@ def live_server(settings: Settings) -> Iterator[str]:
         server.should_exit = True
         thread.join(STARTUP_TIMEOUT)
         listening.close()
+
+
+@dataclass
+class Live:
+    """A live server, its settings, sessions on its database and actors made through it."""
+
+    base_url: str
+    settings: Settings
+    sessions: sessionmaker[Session]
+    actors: Actors
+
+
+@contextmanager
+def live_world(backend: str, directory: Path, postgres_url: str | None, sealer, masking) -> Iterator[Live]:
+    """A database of the test's own, a server on it and a client for making actors."""
+    with live_database(backend, directory, postgres_url) as url:
+        settings = live_settings(url, sealer.key.decode(), sealer.every)
+        sessions = live_sessions(settings)
+        try:
+            with live_server(settings) as base_url, http_client(base_url) as client:
+                yield Live(base_url, settings, sessions, Actors(sessions, client, masking))
+        finally:
+            sessions.kw["bind"].dispose()
 
 
 def http_client(base_url: str, key: str | None = None) -> Client:
