@@ -57,7 +57,8 @@ def create_app(settings: Settings | None = None, sessions=None) -> FastAPI:
                 response = await call_next(request)
             except Exception as exc:  # noqa: BLE001 - every error becomes an answer, never a dropped connection
                 response = await internal_error(request, exc)
-            log.info(
+            emit = log.error if response.status_code >= 500 else log.info  # a 500 shows at any level
+            emit(
                 "request",
                 method=request.method,
                 path=request.url.path,

@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlalchemy import func, select
 
+import catalog.datasets.service
 from catalog.core.db import transaction
 from catalog.core.models import AuditEntryRow
 from catalog.core.principal import Role
@@ -119,3 +120,18 @@ def test_graphql_raw_reads_under_concurrent_writes_are_never_internal(live, reco
     statuses = Counter(all_at_once(CLIENTS, work))
     assert codes == Counter()
     assert statuses == {200: 12 * 10, 201: 4}
+
+
+def test_a_500_leaves_the_keep_alive_connection_serving(live, monkeypatch):
+    steward = live.actors(Role.DATA_STEWARD)
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(catalog.datasets.service, "create_dataset", broken)  # the server runs in this process
+    with http_client(live.base_url, steward.key) as client:
+        failed = client.post("/api/v1/datasets", json={"name": "x", "label_schema": TEXT_SCHEMA})
+        after = client.get("/api/v1/me")
+    assert (failed.status_code, failed.json()["error"]["code"]) == (500, "INTERNAL")
+    assert failed.headers.get("connection") != "close"
+    assert after.status_code == 200
