@@ -114,6 +114,14 @@ def will_write(session: Session) -> None:
         session.bind = session.bind.execution_options(**{WRITER: True})
 
 
+def one_snapshot(session: Session) -> None:
+    """Let ``session``'s reads, before its first statement, all see one snapshot. SQLite's
+    transactions do already; PostgreSQL's default (read committed) takes one per statement, and a
+    check that reads the audit log and then its head would see entries appended in between."""
+    if isinstance(session.bind, Engine) and session.bind.dialect.name == "postgresql" and not session.in_transaction():
+        session.bind = session.bind.execution_options(isolation_level="REPEATABLE READ")
+
+
 def is_writer(session: Session) -> bool:
     return session.bind is not None and session.bind.get_execution_options().get(WRITER, False)
 
