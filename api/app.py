@@ -8,7 +8,7 @@ import structlog
 from fastapi import FastAPI, Request
 
 from api.deps import API_PREFIX
-from api.errors import install_error_handlers
+from api.errors import install_error_handlers, internal_error
 from api.graphql.schema import graphql_router
 from api.routes import (
     annotations,
@@ -48,12 +48,17 @@ def create_app(settings: Settings | None = None, sessions=None) -> FastAPI:
 
     @app.middleware("http")
     async def request_log(request: Request, call_next):
-        """One structured line per request (never headers: they carry keys), tagged with a request id."""
+        """One structured line per request (never headers: they carry keys), tagged with a request
+        id; a 500 too, as the error the handlers left unhandled is answered here."""
         request.state.request_id = _request_id(request.headers.get("x-request-id"))
         started = time.perf_counter()
         with structlog.contextvars.bound_contextvars(request_id=request.state.request_id):
-            response = await call_next(request)
-            log.info(
+            try:
+                response = await call_next(request)
+            except Exception as exc:  # noqa: BLE001 - every error becomes an answer, never a dropped connection
+                response = await internal_error(request, exc)
+            emit = log.error if response.status_code >= 500 else log.info  # a 500 shows at any level
+            emit(
                 "request",
                 method=request.method,
                 path=request.url.path,

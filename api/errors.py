@@ -72,6 +72,26 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> ErrorResponse:
+        """The last resort, for an error in the middleware itself; the request log catches the rest
+        (:func:`internal_error`)."""
         request_id = getattr(request.state, "request_id", str(uuid.uuid4()))
         log.exception("unhandled error", request_id=request_id, path=request.url.path)
         return ErrorResponse(error_body("INTERNAL", f"internal error (request id {request_id})"), 500)
+
+
+async def internal_error(request: Request, exc: Exception) -> ErrorResponse:
+    """The answer to an error nothing else handled: logged with its traceback, audited as a 4xx
+    is, and answered as a plain 500.
+
+    Called by the request log middleware, inside the app: left to Starlette's outermost handler,
+    the error would be raised again to the server after the answer, and uvicorn would drop the
+    keep-alive connection, failing the client's next request on it too.
+    """
+    request_id = getattr(request.state, "request_id", str(uuid.uuid4()))
+    log.error("unhandled error", request_id=request_id, path=request.url.path, exc_info=exc)
+    message = f"internal error (request id {request_id})"
+    try:
+        await record_failed_request(request, status=500, code="INTERNAL", message=message, action=None)
+    except Exception:  # noqa: BLE001 - the database may be what failed; the answer goes out regardless
+        log.exception("failed request not audited", request_id=request_id)
+    return ErrorResponse(error_body("INTERNAL", message), 500)

@@ -102,7 +102,7 @@ def _claim(sessions: sessionmaker[Session]) -> OutboxRow | None:
         .with_for_update(skip_locked=True)
         .scalar_subquery()
     )
-    with transaction(sessions) as session:
+    with transaction(sessions, write=True) as session:
         return session.scalar(
             update(OutboxRow).where(OutboxRow.id == oldest_due).values(next_attempt_at=now + LEASE).returning(OutboxRow)
         )
@@ -124,7 +124,7 @@ def _failed(sessions: sessionmaker[Session], row: OutboxRow, error: Exception, c
 
 
 def _mark(sessions: sessionmaker[Session], row: OutboxRow, **values) -> None:
-    with transaction(sessions) as session:
+    with transaction(sessions, write=True) as session:
         session.execute(update(OutboxRow).where(OutboxRow.id == row.id).values(**values))
 
 

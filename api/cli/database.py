@@ -8,6 +8,7 @@ import typer
 from api.cli.support import command
 from catalog.audit.schemas import AuditSealOut
 from catalog.core import migrate
+from catalog.core.db import one_snapshot
 from catalog.core.provenance import Broken
 from catalog.verification.service import verify
 
@@ -29,7 +30,8 @@ def verify_command(
 ) -> None:
     """Recompute record hashes, revision chains and the audit chain; exit 1 naming the first broken link."""
     exported = [AuditSealOut.model_validate_json(line) for line in seals.read_text().splitlines() if line] if seals else []
-    with command() as cli:
+    with command(write=False) as cli:  # a long read: it must not hold the write lock
+        one_snapshot(cli.session)  # what it checks must not move while it reads, on PostgreSQL too
         outcome = verify(cli.session, cli.settings.sealer(), exported)
     if isinstance(outcome, Broken):
         typer.secho(f"broken: {outcome}", err=True, fg=typer.colors.RED)

@@ -5,7 +5,7 @@ from typing import Protocol
 from api.app import create_app
 from api.cli import support as cli_support
 from api.cli.support import command
-from catalog.core.logging import configure_logging
+from catalog.core.logging import configure_logging, stdlib_log_config
 from catalog.pii_gate.worker import MaskingLoop
 from lineage.delivery import DeliveryLoop, configured_delivery
 
@@ -46,6 +46,7 @@ def run_server(host: str | None, port: int | None, background: list[Background])
         uvicorn.run(
             create_app(settings), host=host or settings.host, port=port or settings.port,
             access_log=False,  # the app logs each request itself, as structured JSON
+            log_config=stdlib_log_config(settings.log_level, settings.log_json),  # uvicorn's lines as JSON too
         )  # fmt: skip
     finally:
         for thread in background:

@@ -36,10 +36,16 @@ def sessions() -> sessionmaker[Session]:
 
 class Invocation:
     """One run of a command. Its transaction opens when the command first uses :attr:`session`,
-    and commits when the command's block ends (or rolls back when it raises)."""
+    and commits when the command's block ends (or rolls back when it raises).
 
-    def __init__(self, stack: ExitStack, actor_name: str) -> None:
-        self._stack, self._actor_name = stack, actor_name
+    It is a writer (on SQLite it begins with the write lock and waits for it) unless the command
+    said it only reads: a long read such as ``verify`` must not hold the lock ``serve`` writes
+    under. A command that commits as it goes (an import's batches) holds the lock one batch at
+    a time.
+    """
+
+    def __init__(self, stack: ExitStack, actor_name: str, *, write: bool = True) -> None:
+        self._stack, self._actor_name, self._write = stack, actor_name, write
 
     @cached_property
     def settings(self) -> Settings:
@@ -52,7 +58,7 @@ class Invocation:
 
     @cached_property
     def session(self) -> Session:
-        return self._stack.enter_context(transaction(self.sessions))
+        return self._stack.enter_context(transaction(self.sessions, write=self._write))
 
     @cached_property
     def principal(self) -> Principal:
@@ -66,15 +72,16 @@ class Invocation:
 
 
 @contextmanager
-def command(actor_name: str = principals.SYSTEM_NAME) -> Iterator[Invocation]:
-    """Run a command's work: one transaction, audited as the CLI, as ``actor_name`` (``--as``).
+def command(actor_name: str = principals.SYSTEM_NAME, *, write: bool = True) -> Iterator[Invocation]:
+    """Run a command's work: one transaction, audited as the CLI, as ``actor_name`` (``--as``);
+    ``write=False`` for a command that only reads.
 
     A :class:`~catalog.core.errors.DomainError` ends the command with ``error: <message>`` on
     stderr, after any note it carries, and exit code 2.
     """
     try:
         with ExitStack() as stack:
-            yield Invocation(stack, actor_name)
+            yield Invocation(stack, actor_name, write=write)
     except DomainError as error:
         for note in getattr(error, "__notes__", ()):  # a traceback shows any other error's notes
             typer.secho(note, err=True)

@@ -121,6 +121,14 @@ def may_read_raw(principal: Principal, dataset_id: uuid.UUID) -> bool:
     return can(principal, Action.READ_RAW, dataset_id=dataset_id)
 
 
+def reads_are_audited(principal: Principal) -> bool:
+    """Whether a read by ``principal`` may write an audit entry: it may be served raw text
+    (globally or on some dataset), or may export the audit log. Known from the principal alone,
+    before the request's first statement, so that such a read can begin as a writer."""
+    datasets = [None, *principal.dataset_roles]
+    return can(principal, Action.AUDIT_READ) or any(can(principal, Action.READ_RAW, dataset_id=d) for d in datasets)
+
+
 def readable_dataset_ids(principal: Principal) -> frozenset[uuid.UUID] | None:
     """The datasets the principal may see, or None when a global role lets it see them all."""
     if can(principal, Action.DATASET_READ):

@@ -45,8 +45,26 @@ LAST_USED_RESOLUTION = timedelta(minutes=1)
 # --- identity ---------------------------------------------------------------------------------
 
 
+@dataclasses.dataclass(frozen=True)
+class KeyHolder:
+    """Who an API key belongs to, and the key's row when its last use is due to be stamped."""
+
+    principal: Principal
+    stamp_due: uuid.UUID | None
+
+
 def authenticate(session: Session, *, key: str) -> Principal:
-    """The principal an API key belongs to; any problem is the same 401, saying nothing more."""
+    """The principal an API key belongs to, its last use stamped in ``session``."""
+    holder = identify(session, key=key)
+    if holder.stamp_due is not None:
+        stamp_use(session, holder.stamp_due)
+    return holder.principal
+
+
+def identify(session: Session, *, key: str) -> KeyHolder:
+    """The principal an API key belongs to, read without writing; any problem is the same 401,
+    saying nothing more. Stamping the key's last use, when due, is left to the caller, so that
+    a request that only reads need not take a write lock for it (see :func:`stamp_use`)."""
     parts = key.split("_", 2)
     if len(parts) != 3 or parts[0] != KEY_PREFIX:
         raise Unauthenticated("invalid API key")
@@ -58,8 +76,9 @@ def authenticate(session: Session, *, key: str) -> Principal:
     now = utcnow()
     if found is None or not _usable(found.ApiKeyRow, found.PrincipalRow, key, now):
         raise Unauthenticated("invalid API key")
-    _stamp_use(session, found.ApiKeyRow, now)
-    return load_principal(session, found.PrincipalRow)
+    last_used = found.ApiKeyRow.last_used_at
+    due = last_used is None or now - last_used >= LAST_USED_RESOLUTION
+    return KeyHolder(load_principal(session, found.PrincipalRow), found.ApiKeyRow.id if due else None)
 
 
 def _usable(key_row: ApiKeyRow, principal_row: PrincipalRow, key: str, now: datetime) -> bool:
@@ -71,13 +90,21 @@ def _usable(key_row: ApiKeyRow, principal_row: PrincipalRow, key: str, now: date
     )
 
 
-def _stamp_use(session: Session, key_row: ApiKeyRow, now: datetime) -> None:
-    if key_row.last_used_at is None or now - key_row.last_used_at >= LAST_USED_RESOLUTION:
-        session.execute(update(ApiKeyRow).where(ApiKeyRow.id == key_row.id).values(last_used_at=now))
+def stamp_use(session: Session, key_row_id: uuid.UUID) -> None:
+    """Stamp a key's last use, unless a request beside this one did within the minute: two
+    requests that both found the stamp due write it once."""
+    now = utcnow()
+    session.execute(
+        update(ApiKeyRow)
+        .where(ApiKeyRow.id == key_row_id)
+        .where((ApiKeyRow.last_used_at.is_(None)) | (ApiKeyRow.last_used_at <= now - LAST_USED_RESOLUTION))
+        .values(last_used_at=now)
+    )
 
 
-def principal_for_identity(session: Session, identity: OidcIdentity) -> Principal:
-    """The principal behind an identity provider's token, made on first sight.
+def principal_for_identity(session: Session, identity: OidcIdentity, *, provision: bool = True) -> Principal | None:
+    """The principal behind an identity provider's token, made on first sight (None instead, when
+    not ``provision``: the caller then provisions in a transaction that writes).
 
     It is named ``oidc:<subject>`` (never after a claim the user can choose, which could take a
     local principal's name). Its global roles are the token's, plus any granted here; dataset
@@ -85,6 +112,8 @@ def principal_for_identity(session: Session, identity: OidcIdentity) -> Principa
     """
     name = f"{OIDC_PREFIX}{identity.subject}"
     row = session.scalar(select(PrincipalRow).where(PrincipalRow.name == name))
+    if row is None and not provision:
+        return None
     if row is None:
         row = PrincipalRow(name=name)
         session.add(row)

@@ -205,7 +205,7 @@ def record_failure(
     The action, resource and details of a failed attempt echo what the caller sent, so they are
     made storable first: an attempt that cannot be written down would escape the log.
     """
-    with transaction(sessions) as session:
+    with transaction(sessions, write=True) as session:
         session.info.update(session_info(context, sealer))
         append_failure(session, actor=actor, action=action, resource=resource, outcome=outcome, details=details)
 

@@ -14,6 +14,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from catalog.core.hashing import chain_sha256
 
 CHAIN_FUNCTION = "labeltrail_chain"  # chain_sha256, as SQLite sees it
+# The execution option that marks a connection's transactions as writing (see :func:`will_write`).
+WRITER = "labeltrail_writer"
 
 def normalise_url(url: str) -> str:
     """Point plain ``postgresql://`` URLs at the psycopg 3 driver."""
@@ -61,6 +63,16 @@ def checkpoint(sessions: sessionmaker[Session]) -> bool:
     return busy == 0
 
 
+def _sqlite_begin(connection) -> None:
+    """A writer's transaction takes SQLite's write lock as it begins (``BEGIN IMMEDIATE``), so
+    it waits its turn under the busy timeout. A deferred transaction that reads and then writes
+    cannot wait: once another writer has committed since its first read, the upgrade fails at
+    once with "database is locked" (SQLITE_BUSY_SNAPSHOT). Readers keep the deferred ``BEGIN``
+    and never take the lock."""
+    immediate = connection.get_execution_options().get(WRITER, False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
 def _sqlite_driver():
     """pysqlite3's bundled SQLite where its wheel is installed (Linux x86-64), else Python's own
     ``sqlite3``: the same DB-API over a newer SQLite, which runs the catalog's scans about a
@@ -80,7 +92,7 @@ def make_engine(url: str, **kwargs) -> Engine:
             kwargs.setdefault("module", driver)
         engine = create_engine(url, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
-        event.listen(engine, "begin", lambda connection: connection.exec_driver_sql("BEGIN"))
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
@@ -90,10 +102,40 @@ def make_sessionmaker(bind, info: dict | None = None) -> sessionmaker[Session]:
     return sessionmaker(bind=bind, expire_on_commit=False, autoflush=False, info=info)
 
 
+def will_write(session: Session) -> None:
+    """Mark ``session`` as a writer before its first statement: on SQLite each of its
+    transactions then begins with ``BEGIN IMMEDIATE``; PostgreSQL ignores the mark.
+
+    The mark rides on the session's bind, so it holds for every transaction the session opens
+    (an import's batches each commit and begin again). Too late once the session has begun:
+    the transaction that is open stays what it began as.
+    """
+    if session.bind is not None and not session.in_transaction():
+        session.bind = session.bind.execution_options(**{WRITER: True})
+
+
+def one_snapshot(session: Session) -> None:
+    """Let ``session``'s reads, before its first statement, all see one snapshot. SQLite's
+    transactions do already; PostgreSQL's default (read committed) takes one per statement, and a
+    check that reads the audit log and then its head would see entries appended in between."""
+    if isinstance(session.bind, Engine) and session.bind.dialect.name == "postgresql" and not session.in_transaction():
+        session.bind = session.bind.execution_options(isolation_level="REPEATABLE READ")
+
+
+def is_writer(session: Session) -> bool:
+    return session.bind is not None and session.bind.get_execution_options().get(WRITER, False)
+
+
 @contextmanager
-def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """One unit of work: commit when the block succeeds, roll back when it raises."""
+def transaction(factory: sessionmaker[Session], *, write: bool = False) -> Iterator[Session]:
+    """One unit of work: commit when the block succeeds, roll back when it raises.
+
+    ``write``: the work writes (see :func:`will_write`). Work that only reads leaves it off and
+    never takes SQLite's write lock.
+    """
     session = factory()
+    if write:
+        will_write(session)
     try:
         yield session
         session.commit()

@@ -38,7 +38,7 @@ def mask_all(
     with ExitStack() as stack:
         scan = _scanning(config, workers, stack)
         while True:
-            with transaction(sessions) as session:
+            with transaction(sessions, write=True) as session:
                 run = mask_batch(session, scan=scan, detector_version=version, limit=batch_size, which=which)
             if run.records == 0:
                 if dataset_id is None:
@@ -52,7 +52,7 @@ def mask_all(
 def _mask_pending_revisions(sessions: sessionmaker[Session], scan, batch_size: int) -> None:
     """Imported annotation revisions: their free text, masked like their records'."""
     while True:
-        with transaction(sessions) as session:
+        with transaction(sessions, write=True) as session:
             if mask_revision_batch(session, scan=scan, limit=batch_size) == 0:
                 return
 
