@@ -30,6 +30,22 @@ TEST_MASKING = ScannerConfig(mode="pattern")
 _SKIP_PG = "PostgreSQL not configured: set LABELTRAIL_TEST_POSTGRES_URL (make test does when one answers)"
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """Like ``--dist loadscope``, with a module's tests on SQLite and on PostgreSQL as two units: each
+    unit stays on one worker (a world its module builds once is built once per backend), and a slow
+    module's two halves can run side by side."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ModuleAndBackend(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            ids = nodeid.rpartition("[")[2].rstrip("]").split("-") if nodeid.endswith("]") else []
+            return next((f"{module}[{backend}]" for backend in ("sqlite", "postgresql") if backend in ids), module)
+
+    return ModuleAndBackend(config, log)
+
+
 @pytest.hookimpl(trylast=True)  # last, below the coverage report, where it is seen
 def pytest_terminal_summary(terminalreporter) -> None:
     if not POSTGRES_URL:
@@ -41,7 +57,7 @@ def databases(tmp_path_factory) -> Iterator[Callable[[str], Engine]]:
     """Each backend's database, migrated when a test first asks for it and kept until the session ends.
 
     Kept here rather than in ``engine``: pytest holds one parameter of a fixture at a time, and under
-    ``--dist loadscope`` a worker switches backend with each module. Each xdist worker is a session
+    xdist a worker switches backend often. Each xdist worker is a session
     of its own, so each gets its own SQLite file and its own scratch PostgreSQL database."""
     with ExitStack() as stack:
         made: dict[str, Engine] = {}
