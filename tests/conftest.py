@@ -2,7 +2,8 @@
 inside a transaction that is rolled back after the test."""
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import pytest
@@ -29,21 +30,57 @@ TEST_MASKING = ScannerConfig(mode="pattern")
 _SKIP_PG = "PostgreSQL not configured: set LABELTRAIL_TEST_POSTGRES_URL (make test does when one answers)"
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """Like ``--dist loadscope``, with a module's tests on SQLite and on PostgreSQL as two units: each
+    unit stays on one worker (a world its module builds once is built once per backend), and a slow
+    module's two halves can run side by side."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ModuleAndBackend(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            ids = nodeid.rpartition("[")[2].rstrip("]").split("-") if nodeid.endswith("]") else []
+            return next((f"{module}[{backend}]" for backend in ("sqlite", "postgresql") if backend in ids), module)
+
+    return ModuleAndBackend(config, log)
+
+
+@pytest.hookimpl(trylast=True)  # last, below the coverage report, where it is seen
 def pytest_terminal_summary(terminalreporter) -> None:
     if not POSTGRES_URL:
         terminalreporter.write_sep("!", "PostgreSQL was NOT tested: " + _SKIP_PG, red=True, bold=True)
 
 
+@pytest.fixture(scope="session")
+def databases(tmp_path_factory) -> Iterator[Callable[[str], Engine]]:
+    """Each backend's database, migrated when a test first asks for it and kept until the session ends.
+
+    Kept here rather than in ``engine``: pytest holds one parameter of a fixture at a time, and under
+    xdist a worker switches backend often. Each xdist worker is a session
+    of its own, so each gets its own SQLite file and its own scratch PostgreSQL database."""
+    with ExitStack() as stack:
+        made: dict[str, Engine] = {}
+
+        def database(backend: str) -> Engine:
+            if backend not in made:
+                if backend == "sqlite":
+                    url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'labeltrail.db'}"
+                else:
+                    url = stack.enter_context(scratch_postgres(POSTGRES_URL, "labeltrail_test"))
+                migrate.upgrade(url)
+                made[backend] = make_engine(url)
+                stack.callback(made[backend].dispose)
+            return made[backend]
+
+        yield database
+
+
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
-def engine(request, tmp_path_factory) -> Iterator[Engine]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'labeltrail.db'}"
-        yield from _migrated(url)
-    else:
-        if not POSTGRES_URL:
-            pytest.skip(_SKIP_PG)
-        with scratch_postgres(POSTGRES_URL, "labeltrail_test") as url:
-            yield from _migrated(url)
+def engine(request, databases) -> Engine:
+    if request.param == "postgresql" and not POSTGRES_URL:
+        pytest.skip(_SKIP_PG)
+    return databases(request.param)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -58,24 +95,35 @@ def empty_database_url(request, tmp_path) -> Iterator[str]:
         yield url
 
 
-def _migrated(url: str) -> Iterator[Engine]:
-    migrate.upgrade(url)
-    engine = make_engine(url)
-    yield engine
-    engine.dispose()
+@contextmanager
+def _rolled_back(engine: Engine) -> Iterator[sessionmaker[Session]]:
+    """Sessions whose commits are savepoints inside one transaction, rolled back at the end."""
+    connection = engine.connect()
+    outer = connection.begin()
+    try:
+        yield sessionmaker(
+            bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False, autoflush=False,
+            info=audit_log.session_info(audit_log.AuditContext(client="test"), TEST_SEALER),
+        )
+    finally:
+        outer.rollback()
+        connection.close()
 
 
 @pytest.fixture
 def sessions(engine: Engine) -> Iterator[sessionmaker[Session]]:
-    """Sessions whose commits are savepoints inside one transaction that the test rolls back."""
-    connection = engine.connect()
-    outer = connection.begin()
-    yield sessionmaker(
-        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False, autoflush=False,
-        info=audit_log.session_info(audit_log.AuditContext(client="test"), TEST_SEALER),
-    )
-    outer.rollback()
-    connection.close()
+    """Sessions whose commits are savepoints inside one transaction that the test rolls back.
+
+    A module whose tests share one world that it builds once (with ``module_actors``) overrides this,
+    so each test runs in a savepoint over that world, rolled back after it::
+
+        @pytest.fixture
+        def sessions(module_sessions, world):
+            with undone(module_sessions):
+                yield module_sessions
+    """
+    with _rolled_back(engine) as made:
+        yield made
 
 
 @pytest.fixture
@@ -84,12 +132,16 @@ def session(sessions) -> Iterator[Session]:
         yield session
 
 
-@pytest.fixture
-def settings() -> Settings:
+def suite_settings() -> Settings:
     return Settings(
         database_url="sqlite://", log_json=True, log_level="WARNING",
         audit_seal_key=TEST_SEALER.key.decode(), audit_seal_every=TEST_SEALER.every, pii_mode="pattern",
     )
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return suite_settings()
 
 
 @pytest.fixture
@@ -112,6 +164,24 @@ def cli(monkeypatch, sessions, settings):
 @pytest.fixture
 def actors(sessions, client) -> Actors:
     return Actors(sessions, client, TEST_MASKING)
+
+
+@pytest.fixture(scope="module")
+def module_sessions(engine: Engine) -> Iterator[sessionmaker[Session]]:
+    """Like ``sessions``, for a world a module builds once: one transaction, rolled back after the module."""
+    with _rolled_back(engine) as made:
+        yield made
+
+
+@pytest.fixture(scope="module")
+def module_settings() -> Settings:
+    return suite_settings()
+
+
+@pytest.fixture(scope="module")
+def module_actors(module_sessions, module_settings) -> Actors:
+    """Actors for building a module's world, with a client of their own in the module's transaction."""
+    return Actors(module_sessions, TestClient(create_app(module_settings, sessions=module_sessions)), TEST_MASKING)
 
 
 def shared_file(*parts: str) -> Path:

@@ -122,9 +122,12 @@ class World:
     ids: dict[str, dict[str, str]]  # "A" (assigned) and "B" (not assigned) -> path parameters
 
 
-@pytest.fixture
-def world(actors) -> World:
-    """Datasets A and B, each with a record, an annotation by the steward and release r1; a principal to administer."""
+@pytest.fixture(scope="module")
+def world(module_actors) -> World:
+    """Datasets A and B, each with a record, an annotation by the steward and release r1; a principal to administer.
+
+    Built once per module; each test runs in a savepoint over it that is rolled back (``sessions``)."""
+    actors = module_actors
     steward = actors(Role.DATA_STEWARD, "the-steward")
     ids = {}
     for name in ("A", "B"):
@@ -147,6 +150,12 @@ def world(actors) -> World:
     for found in ids.values():
         found.update(shared)
     return World(steward, ids)
+
+
+@pytest.fixture
+def sessions(module_sessions, world):
+    with undone(module_sessions):
+        yield module_sessions
 
 
 def _caller(actors, role: Role, world: World) -> Caller:

@@ -227,11 +227,14 @@ def test_every_rest_route_has_a_graphql_counterpart_or_is_named_rest_only():
     assert routes - REST_ONLY == set(OPS)
 
 
-@pytest.fixture
-def world(actors, settings) -> dict[str, dict[str, str]]:
+@pytest.fixture(scope="module")
+def world(module_actors, module_settings) -> dict[str, dict[str, str]]:
     """Datasets A and B by the steward, each with a guideline, a record holding personal data and an
     edited annotation, released as r1, then with a second record as r2; a principal to administer;
-    a model, trained by a run that read release r1 of A. Path parameters per target: A, B and missing."""
+    a model, trained by a run that read release r1 of A. Path parameters per target: A, B and missing.
+
+    Built once per module; each test runs in a savepoint over it that is rolled back (``sessions``)."""
+    actors, settings = module_actors, module_settings
     steward = actors(Role.DATA_STEWARD, "the-steward")
     ids = {}
     for name in ("A", "B"):
@@ -258,6 +261,12 @@ def world(actors, settings) -> dict[str, dict[str, str]]:
     for name in ("A", "B"):
         ids[name] |= shared
     return ids
+
+
+@pytest.fixture
+def sessions(module_sessions, world):
+    with undone(module_sessions):
+        yield module_sessions
 
 
 def train_on_r1_of_a(engineer, namespace: str) -> None:

@@ -20,7 +20,7 @@ from catalog.core.config import Settings
 from catalog.core.models import AuditEntryRow, AuditHeadRow
 from catalog.core.principal import Role
 from tests.conftest import TEST_SEALER
-from tests.support.builders import TEXT_SCHEMA, chat_record
+from tests.support.builders import TEXT_SCHEMA, chat_record, undone
 
 CUT_AT = 8  # entries after this one are cut off; seals at 10 and 15 lie beyond it
 
@@ -31,9 +31,12 @@ class History:
     seals: list[int]
 
 
-@pytest.fixture
-def history(actors, client, sessions) -> History:
-    """Seventeen entries written by the application itself, sealed at 5, 10 and 15."""
+@pytest.fixture(scope="module")
+def history(module_actors, module_sessions) -> History:
+    """Seventeen entries written by the application itself, sealed at 5, 10 and 15.
+
+    Written once per module; each test tampers in a savepoint over it that is rolled back (``sessions``)."""
+    actors, client, sessions = module_actors, module_actors.client, module_sessions
     steward = actors(Role.DATA_STEWARD)  # 1: principal:manage (by system)
     dataset = steward.dataset("audited", TEXT_SCHEMA)  # 2: dataset:create
     records = steward.records(dataset["id"], chat_record("one"), chat_record("two"), chat_record("three"))  # 3, 4 mask
@@ -55,6 +58,12 @@ def history(actors, client, sessions) -> History:
     assert entries == 17 and seals == [5, 10, 15], (entries, seals)
     assert outcomes == {"ok", "denied", "unauthenticated"}
     return History(entries=entries, seals=seals)
+
+
+@pytest.fixture
+def sessions(module_sessions, history):
+    with undone(module_sessions):
+        yield module_sessions
 
 
 # --- tampering, as raw SQL -----------------------------------------------------------------

@@ -10,6 +10,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -88,8 +89,16 @@ def verifier(jwks_file) -> OidcVerifier:
     return OidcVerifier(_settings(jwks_file))
 
 
+@dataclass(frozen=True)
+class FromNow:
+    """A time claim ``seconds`` after the moment the token is made (parameters are built at collection)."""
+
+    seconds: int
+
+
 def _claims(**overrides) -> dict:
     now = int(time.time())
+    overrides = {name: now + v.seconds if isinstance(v, FromNow) else v for name, v in overrides.items()}
     claims = {
         "iss": ISSUER,
         "aud": AUDIENCE,
@@ -180,7 +189,7 @@ def test_leeway_accepts_a_token_that_expired_a_moment_ago(verifier, rsa_key):
 @pytest.mark.parametrize(
     "claims",
     [
-        pytest.param({"exp": int(time.time()) - 120}, id="expired"),
+        pytest.param({"exp": FromNow(-120)}, id="expired"),
         pytest.param({"exp": None}, id="no-exp"),
         pytest.param({"iss": "https://evil.example.test"}, id="wrong-issuer"),
         pytest.param({"iss": None}, id="no-issuer"),
@@ -188,8 +197,8 @@ def test_leeway_accepts_a_token_that_expired_a_moment_ago(verifier, rsa_key):
         pytest.param({"aud": None}, id="no-audience"),
         pytest.param({"sub": None}, id="no-subject"),
         pytest.param({"sub": ""}, id="empty-subject"),
-        pytest.param({"nbf": int(time.time()) + 600}, id="not-yet-valid"),
-        pytest.param({"iat": int(time.time()) + 600}, id="issued-in-the-future"),
+        pytest.param({"nbf": FromNow(600)}, id="not-yet-valid"),
+        pytest.param({"iat": FromNow(600)}, id="issued-in-the-future"),
     ],
 )
 def test_claims_that_do_not_check_out_are_refused(verifier, rsa_key, claims):
