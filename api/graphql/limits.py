@@ -10,12 +10,11 @@ from functools import partial
 
 from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter, SchemaExtension
 
-from catalog.core.config import Settings
 
-
-def limits(settings: Settings) -> list[Callable[[], SchemaExtension]]:
+def limits(*, max_tokens: int, max_depth: int, max_aliases: int) -> list[Callable[[], SchemaExtension]]:
+    """The limiters for ``LABELTRAIL_GRAPHQL_MAX_TOKENS``, ``…_MAX_DEPTH`` and ``…_MAX_ALIASES``."""
     return [
-        partial(MaxTokensLimiter, max_token_count=settings.graphql_max_tokens),
-        partial(QueryDepthLimiter, max_depth=settings.graphql_max_depth),
-        partial(MaxAliasesLimiter, max_alias_count=settings.graphql_max_aliases),
+        partial(MaxTokensLimiter, max_token_count=max_tokens),
+        partial(QueryDepthLimiter, max_depth=max_depth),
+        partial(MaxAliasesLimiter, max_alias_count=max_aliases),
     ]

@@ -6,6 +6,8 @@ served: no GraphiQL (its page loads from a CDN; use a local client, docs/api.md)
 subscriptions.
 """
 
+from functools import lru_cache
+
 import strawberry
 from cross_web import HTTPException as GraphQLHTTPError
 from fastapi.routing import APIWebSocketRoute
@@ -31,10 +33,17 @@ class Schema(strawberry.Schema):
 
 
 def make_schema(settings: Settings) -> Schema:
+    """The schema under the settings' limits, built once per distinct limits: building it takes
+    tens of milliseconds, and every app a process makes (each test's) would pay that again."""
+    return _schema(settings.graphql_max_tokens, settings.graphql_max_depth, settings.graphql_max_aliases)
+
+
+@lru_cache(maxsize=8)
+def _schema(max_tokens: int, max_depth: int, max_aliases: int) -> Schema:
     return Schema(
         query=merge_types("Query", (Query, ReleaseQuery, AccessQuery, LineageQuery)),
         mutation=merge_types("Mutation", (Mutation, ReleaseMutation, AccessMutation)),
-        extensions=[*limits(settings), ErrorCodes],
+        extensions=[*limits(max_tokens=max_tokens, max_depth=max_depth, max_aliases=max_aliases), ErrorCodes],
         scalar_overrides=SCALARS,
     )
 
