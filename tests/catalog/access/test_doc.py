@@ -5,7 +5,7 @@ from pathlib import Path
 from catalog.access.doc import MEANING, render
 from catalog.access.policy import Action
 
-DOC = Path(__file__).resolve().parents[2] / "docs" / "access.md"
+DOC = Path(__file__).resolve().parents[3] / "docs" / "access.md"
 
 
 def test_every_action_says_what_it_means():
