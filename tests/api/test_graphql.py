@@ -52,7 +52,7 @@ def world(module_actors):
             "annotation": annotation["id"]}
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)  # every test, even one that asks only for the world: the callers in it write
 def sessions(module_sessions, world):
     with undone(module_sessions):
         yield module_sessions

@@ -63,7 +63,7 @@ def world(module_actors, module_settings) -> dict:
     return {"dataset": dataset, "records": [first, second], "engineer": engineer, "namespace": namespace}
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)  # every test, even one that asks only for the world: the callers in it write
 def sessions(module_sessions, world):
     with undone(module_sessions):
         yield module_sessions

@@ -74,7 +74,7 @@ def dataset_id(module_actors, module_sessions) -> str:
     return dataset["id"]
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)  # every test, even one that asks only for the dataset_id: the callers in it write
 def sessions(module_sessions, dataset_id):
     with undone(module_sessions):
         yield module_sessions
