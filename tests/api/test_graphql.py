@@ -13,7 +13,7 @@ import catalog.datasets.guidelines
 from api.app import create_app
 from catalog.core.models import AuditEntryRow, GuidelineRow
 from catalog.core.principal import Role
-from tests.support.builders import FULL_SCHEMA, chat_record
+from tests.support.builders import FULL_SCHEMA, chat_record, undone
 from tests.support.graphql import data, error_codes, graphql
 
 MISSING = "01a201c3-1130-71c9-83b9-f34b2d41811d"
@@ -33,9 +33,12 @@ READ_ALL = """query($id: UUID!) {
 }"""
 
 
-@pytest.fixture
-def world(actors):
-    """A dataset with a guideline and two records; the first has an edited, reviewed annotation."""
+@pytest.fixture(scope="module")
+def world(module_actors):
+    """A dataset with a guideline and two records; the first has an edited, reviewed annotation.
+
+    Built once per module; each test runs in a savepoint over it that is rolled back (``sessions``)."""
+    actors = module_actors
     steward = actors(Role.DATA_STEWARD, "stew")
     dataset = steward.dataset("gql", FULL_SCHEMA)
     steward.ok(steward.post(f"/api/v1/datasets/{dataset['id']}/guidelines", {"text": "Be kind."}), 201)
@@ -47,6 +50,12 @@ def world(actors):
     reviewer.ok(reviewer.post(f"{path}/reviews", {"base_revision": 2, "decision": "accept"}), 201)
     return {"steward": steward, "reviewer": reviewer, "dataset": dataset, "records": [first, second],
             "annotation": annotation["id"]}
+
+
+@pytest.fixture(autouse=True)  # every test, even one that asks only for the world: the callers in it write
+def sessions(module_sessions, world):
+    with undone(module_sessions):
+        yield module_sessions
 
 
 def audit_entries(sessions, after_seq: int = 0) -> list[AuditEntryRow]:
@@ -64,11 +73,12 @@ def audit_head(sessions) -> int:
 
 @pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer lt_0000000000000000_nope"}], ids=["missing", "unknown"])
 def test_without_a_valid_key_it_is_a_401_with_the_rest_error_body_and_audited(client, sessions, headers):
+    head = audit_head(sessions)
     response = client.post("/graphql", json={"query": "{ me { name } }"}, headers=headers)
     assert response.status_code == 401
     assert response.headers["www-authenticate"] == "Bearer"
     assert response.json()["error"]["code"] == "UNAUTHENTICATED"
-    [entry] = audit_entries(sessions)
+    [entry] = audit_entries(sessions, head)
     assert (entry.outcome, entry.action, entry.resource) == ("unauthenticated", "auth:authenticate", "/graphql")
 
 
@@ -135,7 +145,8 @@ def test_a_dataset_the_caller_holds_no_role_on_is_not_found(world, actors):
 
 
 def test_every_write_goes_through_the_services(actors, sessions):
-    steward = actors(Role.DATA_STEWARD, "stew")
+    """By principals of its own, so that their audit entries are this test's alone."""
+    steward = actors(Role.DATA_STEWARD, "writing-stew")
     created = data(steward, """mutation($input: CreateDatasetInput!) { createDataset(input: $input) { id name origin { licence } } }""",
                    {"input": {"name": "written", "labelSchema": FULL_SCHEMA, "origin": {"licence": "MIT"}}})["createDataset"]
     dataset_id = created["id"]
@@ -153,14 +164,14 @@ def test_every_write_goes_through_the_services(actors, sessions):
     edited = data(steward, """mutation($id: UUID!) { editAnnotation(annotationId: $id, input: {baseRevision: 1, status: "draft", reason: "unsure"}) {
                                 revision value status } }""", {"id": annotation["id"]})["editAnnotation"]
     assert edited == {"revision": 2, "value": "safe", "status": "draft"}  # an edit without value keeps it
-    reviewer = actors(Role.REVIEWER, "rev", on=[dataset_id])
+    reviewer = actors(Role.REVIEWER, "writing-rev", on=[dataset_id])
     reviewed = data(reviewer, """mutation($id: UUID!) { review(annotationId: $id, input: {baseRevision: 2, decision: "reject"}) {
                                    revision status } }""", {"id": annotation["id"]})["review"]
     assert reviewed == {"revision": 3, "status": "rejected"}
     retired = data(steward, """mutation($id: UUID!) { retireRecord(recordId: $id, input: {reason: "duplicate"}) { retireReason } }""",
                    {"id": record_id})["retireRecord"]
     assert retired == {"retireReason": "duplicate"}
-    actions = [entry.action for entry in audit_entries(sessions) if entry.actor_name in ("stew", "rev")]
+    actions = [entry.action for entry in audit_entries(sessions) if entry.actor_name in ("writing-stew", "writing-rev")]
     assert actions == ["dataset:create", "guideline:create", "record:create", "annotation:create", "annotation:edit",
                        "annotation:review", "record:retire", "text:read_raw"]
 

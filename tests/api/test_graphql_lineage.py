@@ -10,7 +10,7 @@ from catalog.core.principal import Role
 from catalog.datasets.service import DATASETS
 from catalog.lineage_graph.schemas import ImpactOut, LineageGraph, ModelOut, ModelTrace, TraceRow
 from catalog.lineage_graph.service import TRACE_ROWS
-from tests.support.builders import TEXT_SCHEMA, chat_record
+from tests.support.builders import TEXT_SCHEMA, chat_record, undone
 from tests.support.graphql import data, graphql, graphql_case, selection
 
 MODEL = "acme/sft-7b"  # REST's path takes the '/' as it is ({name:path}); GraphQL's argument too
@@ -34,11 +34,14 @@ def facet(**fields) -> dict:
     return {"_producer": PRODUCER, "_schemaURL": "https://openlineage.io/spec/facets/1-0-0/Facet.json", **fields}
 
 
-@pytest.fixture
-def world(actors, settings) -> dict:
+@pytest.fixture(scope="module")
+def world(module_actors, module_settings) -> dict:
     """Dataset "lin" with a guideline and two records, one answered by an annotator (its record
     holding subject-1's data), one by the steward, released as v1; a training run that read v1
-    and wrote model ``MODEL``, reported as an ML engineer would."""
+    and wrote model ``MODEL``, reported as an ML engineer would.
+
+    Built once per module; each test runs in a savepoint over it that is rolled back (``sessions``)."""
+    actors, settings = module_actors, module_settings
     steward = actors(Role.DATA_STEWARD, "stew")
     dataset = steward.dataset("lin", TEXT_SCHEMA)
     steward.ok(steward.post(f"/api/v1/datasets/{dataset['id']}/guidelines", {"text": "Be brief."}), 201)
@@ -58,6 +61,12 @@ def world(actors, settings) -> dict:
              "inputs": [release], "outputs": [model]}  # fmt: skip
     engineer.ok(engineer.post("/api/v1/lineage", event), 201)
     return {"dataset": dataset, "records": [first, second], "engineer": engineer, "namespace": namespace}
+
+
+@pytest.fixture(autouse=True)  # every test, even one that asks only for the world: the callers in it write
+def sessions(module_sessions, world):
+    with undone(module_sessions):
+        yield module_sessions
 
 
 def rest(caller, path: str, **params):

@@ -14,7 +14,7 @@ from catalog.pii_gate.service import SCANNER_KEY, scan_function
 from catalog.records import service as records
 from catalog.records.schemas import RecordIn
 from pii import ScannerConfig
-from tests.support.builders import FULL_SCHEMA
+from tests.support.builders import FULL_SCHEMA, undone
 from tests.support.graphql import data
 
 PAGE = """query($id: UUID!, $first: Int!) {
@@ -29,15 +29,27 @@ PAGE = """query($id: UUID!, $first: Int!) {
 RECORDS = 100
 
 
-@pytest.fixture
-def settings(settings):
+def unsealed(settings):
     """No seals: a seal falls on every fifth audit entry and would add a statement now and then."""
     return settings.model_copy(update={"audit_seal_key": None})
 
 
 @pytest.fixture
-def dataset_id(actors, sessions) -> str:
-    """100 records, each with a span annotation and an edited text annotation (three revisions each)."""
+def settings(settings):
+    return unsealed(settings)
+
+
+@pytest.fixture(scope="module")
+def module_settings(module_settings):
+    return unsealed(module_settings)
+
+
+@pytest.fixture(scope="module")
+def dataset_id(module_actors, module_sessions) -> str:
+    """100 records, each with a span annotation and an edited text annotation (three revisions each).
+
+    Built once per module; each test runs in a savepoint over it that is rolled back (``sessions``)."""
+    actors, sessions = module_actors, module_sessions
     steward = actors(Role.DATA_STEWARD, "stew")
     dataset = steward.dataset("counted", FULL_SCHEMA)
     with transaction(sessions) as session:
@@ -60,6 +72,12 @@ def dataset_id(actors, sessions) -> str:
                 edit = AnnotationEdit(base_revision=revision, value=f"Hi, v{revision + 1}.", reason="clearer")
                 annotations.edit_annotation(session, principal=principal, annotation_id=made.id, data=edit)
     return dataset["id"]
+
+
+@pytest.fixture(autouse=True)  # every test, even one that asks only for the dataset_id: the callers in it write
+def sessions(module_sessions, dataset_id):
+    with undone(module_sessions):
+        yield module_sessions
 
 
 def statements_for(engine, caller, dataset_id: str, first: int) -> tuple[int, dict]:

@@ -10,7 +10,7 @@ from catalog.access.policy import Action
 from catalog.core.models import AuditEntryRow
 from catalog.core.principal import Role
 from catalog.releases.schemas import ExportRow, ReleaseDiff, ReleaseOut
-from tests.support.builders import TEXT_SCHEMA, chat_record
+from tests.support.builders import TEXT_SCHEMA, chat_record, undone
 from tests.support.graphql import data, graphql, graphql_case, selection
 
 EMAIL = "jane.release@example.com"
@@ -35,14 +35,13 @@ MANIFEST = paged("releaseManifest")
 ROWS = paged("releaseRows", f"{{ {selection(ExportRow)} }}")
 
 
-@pytest.fixture
-def steward(actors):
-    return actors(Role.DATA_STEWARD, "stew")
+@pytest.fixture(scope="module")
+def world(module_actors):
+    """Three masked records, the first holding an email address in its prompt and in its one answer.
 
-
-@pytest.fixture
-def world(actors, steward):
-    """Three masked records, the first holding an email address in its prompt and in its one answer."""
+    Built once per module; each test runs in a savepoint over it that is rolled back (``sessions``)."""
+    actors = module_actors
+    steward = actors(Role.DATA_STEWARD, "stew")
     dataset = steward.dataset("rel", TEXT_SCHEMA)
     ids = steward.records(
         dataset["id"],
@@ -52,7 +51,18 @@ def world(actors, steward):
     annotator.annotate(ids[0], "response", f"Wrote to {EMAIL}")
     steward.mask()
     url = f"/api/v1/datasets/{dataset['id']}/releases"
-    return {"id": dataset["id"], "url": url, "records": ids, "annotator": annotator}
+    return {"id": dataset["id"], "url": url, "records": ids, "annotator": annotator, "steward": steward}
+
+
+@pytest.fixture(autouse=True)  # every test, even one that asks only for the world: the callers in it write
+def sessions(module_sessions, world):
+    with undone(module_sessions):
+        yield module_sessions
+
+
+@pytest.fixture
+def steward(world):
+    return world["steward"]
 
 
 def cut_v1(steward, world) -> dict:

@@ -12,7 +12,7 @@ from referencing.exceptions import Unresolvable
 from catalog.core.principal import Role
 from lineage.delivery import ALL, Delivery, deliver_due
 from lineage.facets import provenance
-from tests.support.builders import TEXT_SCHEMA, chat_record
+from tests.support.builders import TEXT_SCHEMA, chat_record, undone
 from tests.support.importing import alpaca, jsonl, write_lines
 from tests.support.lineage_out import MemoryTransport, check_event, memory_client
 
@@ -40,14 +40,13 @@ def output(event: dict, *, tagged: bool = False) -> dict:
     return next(o for o in event["outputs"] if ("version" in o["facets"]) == tagged)
 
 
-@pytest.fixture
-def steward(actors):
-    return actors(Role.DATA_STEWARD, "stew")
+@pytest.fixture(scope="module")
+def world(module_actors) -> dict:
+    """Each kind of job once: records masked, a release, an import over REST, an erasure.
 
-
-@pytest.fixture
-def world(actors, steward) -> dict:
-    """Each kind of job once: records masked, a release, an import over REST, an erasure."""
+    Built once per module; each test runs in a savepoint over it that is rolled back (``sessions``)."""
+    actors = module_actors
+    steward = actors(Role.DATA_STEWARD, "stew")
     dataset = steward.dataset("chat", TEXT_SCHEMA, description="Support chats", purpose="SFT for support answers")
     ids = steward.records(
         dataset["id"],
@@ -59,7 +58,18 @@ def world(actors, steward) -> dict:
     url = f"/api/v1/datasets/{dataset['id']}/imports?format=alpaca&file_name=upstream.jsonl"
     steward.ok(steward.client.post(url, content=jsonl(alpaca("Say hi", "Hi!")), headers=steward.headers), 201)
     steward.ok(steward.client.delete(f"/api/v1/subjects/{SUBJECT}", params={"reason": "DSR-1"}, headers=steward.headers))
-    return {"dataset": dataset, "release": release}
+    return {"dataset": dataset, "release": release, "steward": steward}
+
+
+@pytest.fixture(autouse=True)  # every test, even one that asks only for the world: the callers in it write
+def sessions(module_sessions, world):
+    with undone(module_sessions):
+        yield module_sessions
+
+
+@pytest.fixture
+def steward(world):
+    return world["steward"]
 
 
 def test_every_job_goes_out_as_start_then_complete_valid_by_the_spec(sessions, world):
@@ -121,11 +131,12 @@ def test_events_carry_counts_and_names_never_text_subjects_or_annotators(session
 
 
 def test_an_import_that_failed_after_committing_goes_out_as_fail(tmp_path, sessions, cli, steward):
-    dataset = steward.dataset("chat", TEXT_SCHEMA)
+    """Into a dataset of its own, so that the import's events are this one's alone."""
+    dataset = steward.dataset("upstream", TEXT_SCHEMA)
     steward.records(dataset["id"], {**chat_record("Taken"), "external_id": "taken"})
     path = write_lines(tmp_path / "upstream.jsonl", alpaca("Fine", id="fresh"), alpaca("Clash", id="taken"))
-    assert cli("import", path, "--dataset", "chat", "--format", "alpaca", "--batch-size", 1).exit_code == 2
-    [start, end] = runs(deliver(sessions))["chat.import"]
+    assert cli("import", path, "--dataset", "upstream", "--format", "alpaca", "--batch-size", 1).exit_code == 2
+    [start, end] = runs(deliver(sessions))["upstream.import"]
     assert (start["eventType"], end["eventType"]) == ("START", "FAIL")
     assert end["run"]["facets"]["errorMessage"]["message"] == "import failed: Conflict"
     assert start["inputs"][0] | {"namespace": "file", "name": "upstream.jsonl"} == start["inputs"][0]
