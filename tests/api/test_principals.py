@@ -8,6 +8,7 @@ expired, rotated (with or without a grace period) and revoked; every change is a
 
 import hashlib
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import pytest
@@ -16,7 +17,7 @@ from sqlalchemy import select
 from catalog.access import service as principals
 from catalog.core.models import ApiKeyRow, AuditEntryRow, PrincipalRow, RoleBindingRow, utcnow
 from catalog.core.principal import Role
-from tests.support.builders import TEXT_SCHEMA, Caller, chat_record
+from tests.support.builders import TEXT_SCHEMA, Caller, chat_record, undone
 
 PRINCIPALS = "/api/v1/principals"
 KEY_FIELDS = {"key_id", "created_at", "expires_at", "revoked_at", "last_used_at"}
@@ -65,19 +66,42 @@ def audit_manage(admin: Caller) -> list[dict]:
     return page["items"]
 
 
-@pytest.fixture
-def admin(actors) -> Caller:
-    return actors(Role.ADMIN)
+@dataclass
+class Administered:
+    """The admin and two datasets, each with one record: built once per module and backend."""
+
+    admin: Caller
+    two_datasets: tuple[str, str, str, str]
 
 
-@pytest.fixture
-def two_datasets(admin):
-    """Datasets A and B, each with one record: ``(dataset_a, record_a, dataset_b, record_b)``."""
-    dataset_a = admin.dataset("alpha", TEXT_SCHEMA)
-    dataset_b = admin.dataset("beta", TEXT_SCHEMA)
+@pytest.fixture(scope="module")
+def administered(module_actors) -> Administered:
+    admin = module_actors(Role.ADMIN)
+    # Not named alpha and beta: some tests create a dataset named alpha of their own.
+    dataset_a = admin.dataset("dataset-a", TEXT_SCHEMA)
+    dataset_b = admin.dataset("dataset-b", TEXT_SCHEMA)
     (record_a,) = admin.records(dataset_a["id"], chat_record("in A"))
     (record_b,) = admin.records(dataset_b["id"], chat_record("in B"))
-    return dataset_a["id"], record_a, dataset_b["id"], record_b
+    return Administered(admin, (dataset_a["id"], record_a, dataset_b["id"], record_b))
+
+
+@pytest.fixture
+def sessions(module_sessions, administered):
+    """The module's sessions, in a savepoint rolled back after the test. ``admin`` and ``two_datasets``
+    take it too: a test that only asks for them still has its writes undone."""
+    with undone(module_sessions):
+        yield module_sessions
+
+
+@pytest.fixture
+def admin(administered, sessions) -> Caller:
+    return administered.admin
+
+
+@pytest.fixture
+def two_datasets(administered, sessions) -> tuple[str, str, str, str]:
+    """Datasets A and B, each with one record: ``(dataset_a, record_a, dataset_b, record_b)``."""
+    return administered.two_datasets
 
 
 @pytest.fixture

@@ -13,16 +13,28 @@ from catalog.core.config import Settings
 from catalog.core.models import AuditEntryRow, AuditSealRow, utcnow
 from catalog.core.principal import Role
 from tests.conftest import TEST_SEALER
-from tests.support.builders import TEXT_SCHEMA
+from tests.support.builders import TEXT_SCHEMA, undone
 
 KEY_LINE = re.compile(r"^lt_[0-9a-f]{16}_[A-Za-z0-9_-]{32,}$")
 
 
-@pytest.fixture
-def datasets(actors) -> dict[str, str]:
-    """Datasets named alpha and beta: name → id."""
-    steward = actors(Role.DATA_STEWARD)
+@pytest.fixture(scope="module")
+def made_datasets(module_actors) -> dict[str, str]:
+    """Datasets named alpha and beta, made by the data steward once per module and backend: name → id."""
+    steward = module_actors(Role.DATA_STEWARD)
     return {name: steward.dataset(name, TEXT_SCHEMA)["id"] for name in ("alpha", "beta")}
+
+
+@pytest.fixture
+def sessions(module_sessions, made_datasets):
+    with undone(module_sessions):
+        yield module_sessions
+
+
+@pytest.fixture
+def datasets(made_datasets, sessions) -> dict[str, str]:
+    """Datasets named alpha and beta: name → id."""
+    return made_datasets
 
 
 def ok(result) -> str:

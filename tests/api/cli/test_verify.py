@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 import api.cli.main
 import api.cli.support
 from catalog.core.principal import Role
-from tests.support.builders import chat_record
+from tests.support.builders import chat_record, undone
 
 
 @pytest.fixture
@@ -19,18 +19,31 @@ def verify(monkeypatch, sessions, settings):
     return lambda: CliRunner().invoke(api.cli.main.app, ["verify"])
 
 
-@pytest.fixture
-def chain(actors):
-    """One record whose annotation has three revisions: created, edited, reviewed."""
-    steward = actors(Role.DATA_STEWARD)
+@pytest.fixture(scope="module")
+def chained(module_actors) -> dict:
+    """One record whose annotation has three revisions: created, edited, reviewed; built once per
+    module and backend, with the steward who made it."""
+    steward = module_actors(Role.DATA_STEWARD)
     dataset = steward.dataset("v")
-    annotator, reviewer = actors(Role.ANNOTATOR), actors(Role.REVIEWER)
+    annotator, reviewer = module_actors(Role.ANNOTATOR), module_actors(Role.REVIEWER)
     [record_id] = steward.records(dataset["id"], chat_record("Hello"))
     made = annotator.annotate(record_id, "response", "first")
     path = f"/api/v1/annotations/{made['id']}"
     annotator.ok(annotator.patch(path, {"base_revision": 1, "value": "second", "reason": "better"}))
     reviewer.ok(reviewer.post(f"{path}/reviews", {"base_revision": 2, "decision": "accept"}), 201)
-    return {"record": record_id, "annotation": made["id"]}
+    return {"steward": steward, "record": record_id, "annotation": made["id"]}
+
+
+@pytest.fixture
+def sessions(module_sessions, chained):
+    with undone(module_sessions):
+        yield module_sessions
+
+
+@pytest.fixture
+def chain(chained, sessions) -> dict:
+    """The record and its annotation, in this test's savepoint."""
+    return {"record": chained["record"], "annotation": chained["annotation"]}
 
 
 def tamper(sessions, sql: str, **params) -> None:
@@ -93,8 +106,8 @@ def test_a_record_whose_text_was_edited_is_named(verify, sessions, engine, chain
 
 
 @pytest.fixture
-def released(actors, chain):
-    steward = actors(Role.DATA_STEWARD)
+def released(chained, chain):
+    steward = chained["steward"]
     dataset_id = steward.ok(steward.get(f"/api/v1/records/{chain['record']}"))["dataset_id"]
     steward.ok(steward.post(f"/api/v1/datasets/{dataset_id}/releases", {"tag": "v1"}), 201)
     return chain
