@@ -1,6 +1,7 @@
 """Annotations over REST: validation, append-only revisions, optimistic concurrency, reviews, history."""
 
 import uuid
+from dataclasses import dataclass
 
 import pytest
 from sqlalchemy import select
@@ -9,29 +10,53 @@ from catalog.core.db import transaction
 from catalog.core.models import AnnotationRow, DatasetRow, RecordRow, RevisionRow
 from catalog.core.principal import Role
 from catalog.core.provenance import revision_sha256
-from tests.support.builders import chat_record, pair_record
+from tests.support.builders import Caller, chat_record, pair_record, undone
 
 
-@pytest.fixture
-def steward(actors):
-    return actors(Role.DATA_STEWARD)
+@dataclass
+class World:
+    """A steward, a dataset with guideline v1, a chat record and a pair record: built once per module."""
+
+    steward: Caller
+    dataset: dict
+    record_id: str
+    pair_id: str
 
 
-@pytest.fixture
-def dataset(steward):
+@pytest.fixture(scope="module")
+def world(module_actors) -> World:
+    steward = module_actors(Role.DATA_STEWARD)
     dataset = steward.dataset("labels")
     steward.ok(steward.post(f"/api/v1/datasets/{dataset['id']}/guidelines", {"text": "v1"}), 201)
-    return dataset
+    [record_id] = steward.records(dataset["id"], chat_record("Write to bob@example.com"))
+    [pair_id] = steward.records(dataset["id"], pair_record())
+    return World(steward, dataset, record_id, pair_id)
+
+
+@pytest.fixture(autouse=True)  # also for tests that only ask for the world's callers
+def sessions(module_sessions, world):
+    with undone(module_sessions):
+        yield module_sessions
 
 
 @pytest.fixture
-def record_id(steward, dataset):
-    return steward.records(dataset["id"], chat_record("Write to bob@example.com"))[0]
+def steward(world) -> Caller:
+    return world.steward
 
 
 @pytest.fixture
-def pair_id(steward, dataset):
-    return steward.records(dataset["id"], pair_record())[0]
+def dataset(world) -> dict:
+    return world.dataset
+
+
+@pytest.fixture
+def record_id(world) -> str:
+    return world.record_id
+
+
+@pytest.fixture
+def pair_id(world) -> str:
+    return world.pair_id
 
 
 def test_an_annotation_records_who_when_how_and_under_which_guideline(actors, record_id):

@@ -8,6 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+import catalog.core.db
 from api.app import create_app
 from catalog.core import audit_log, migrate
 from catalog.core.db import make_engine, make_sessionmaker
@@ -15,7 +16,7 @@ from catalog.core.models import AuditEntryRow
 from catalog.core.principal import Role
 from catalog.verification.service import Summary, verify
 from tests.conftest import TEST_MASKING, TEST_SEALER
-from tests.support.builders import TEXT_SCHEMA, Actors, chat_record
+from tests.support.builders import TEXT_SCHEMA, Actors, chat_record, undone
 
 EMAIL = "ada.subject@example.com"
 
@@ -29,23 +30,40 @@ def erase(caller, subject: str, reason: str | None = "request DSR-17"):
     return caller.client.delete(f"/api/v1/subjects/{subject}", params=params, headers=caller.headers)
 
 
-@pytest.fixture
-def steward(actors):
-    return actors(Role.DATA_STEWARD, "stew")
-
-
-@pytest.fixture
-def world(actors, steward):
-    """Two datasets holding the subject's records, one of them annotated and edited; one bystander."""
+@pytest.fixture(scope="module")
+def subjects_world(module_actors) -> dict:
+    """Two datasets holding the subject's records, one of them annotated and edited; one bystander.
+    Built once per module and backend; each test runs in a savepoint over it."""
+    steward = module_actors(Role.DATA_STEWARD, "stew")
     first = steward.dataset("first", TEXT_SCHEMA)
     second = steward.dataset("second", TEXT_SCHEMA)
     [ada_1, bystander] = steward.records(first["id"], subject_record("s-ada"), subject_record("s-bob", "Hi, I am Bob."))
     [ada_2] = steward.records(second["id"], subject_record("s-ada", f"Mail {EMAIL} please"))
-    annotator = actors(Role.ANNOTATOR, "ann", on=[first["id"], second["id"]])
+    annotator = module_actors(Role.ANNOTATOR, "ann", on=[first["id"], second["id"]])
     made = annotator.annotate(ada_1, "response", "Sure, Ada.")
     annotator.ok(annotator.patch(f"/api/v1/annotations/{made['id']}", {"base_revision": 1, "value": "Sure.", "reason": "tone"}))
-    return {"first": first, "second": second, "ada": [ada_1, ada_2], "bystander": bystander,
+    return {"steward": steward, "first": first, "second": second, "ada": [ada_1, ada_2], "bystander": bystander,
             "annotator": annotator, "annotation": made["id"]}
+
+
+@pytest.fixture
+def sessions(module_sessions, subjects_world, monkeypatch):
+    # The module's open transaction always keeps SQLite's log busy, so the checkpoint after an
+    # erasure cannot empty it here: try it once rather than wait a second for it on every erasure.
+    # (test_no_trace_of_an_erased_text_is_left_in_the_sqlite_files runs the real checkpoint.)
+    monkeypatch.setattr(catalog.core.db, "_CHECKPOINT_WAIT_MS", 0)
+    with undone(module_sessions):
+        yield module_sessions
+
+
+@pytest.fixture
+def world(sessions, subjects_world) -> dict:
+    return subjects_world
+
+
+@pytest.fixture
+def steward(world):
+    return world["steward"]
 
 
 def test_erasure_removes_the_raw_text_and_keeps_the_masked_form_and_the_provenance(sessions, steward, world):

@@ -2,6 +2,8 @@
 annotations never reaches a role without read_raw, through any readable endpoint of the app or
 any field of the GraphQL schema."""
 
+import functools
+
 import pytest
 from graphql import GraphQLObjectType, build_schema, get_named_type, is_required_argument
 
@@ -9,7 +11,7 @@ from api.app import create_app
 from api.graphql.schema import make_schema
 from catalog.core.config import Settings
 from catalog.core.principal import Role
-from tests.support.builders import FULL_SCHEMA, pair_record
+from tests.support.builders import FULL_SCHEMA, pair_record, undone
 from tests.support.graphql import graphql
 from tests.support.lineage import model_output, release_input, training_run
 
@@ -45,6 +47,7 @@ def seeded_record() -> dict:
     return record
 
 
+@functools.cache  # the app's routes, the same for every test
 def readable_paths() -> list[str]:
     return sorted(
         path for path, operations in create_app().openapi()["paths"].items()
@@ -52,8 +55,11 @@ def readable_paths() -> list[str]:
     )
 
 
-@pytest.fixture
-def world(actors, settings):
+@pytest.fixture(scope="module")
+def seeded_world(module_actors, module_settings) -> dict:
+    """A record, its annotations, an edit, a review, a release and a training run, each seeded with
+    canaries: built once per module and backend; each test runs in a savepoint over it."""
+    actors, settings = module_actors, module_settings
     steward = actors(Role.DATA_STEWARD, "stew")
     dataset = steward.dataset("sweep", FULL_SCHEMA)
     [record_id] = steward.records(dataset["id"], seeded_record())
@@ -77,6 +83,17 @@ def world(actors, settings):
     return {"dataset_id": dataset["id"], "record_id": record_id, "annotation_id": annotation["id"],
             "principal_id": principal["id"], "tag": "r1", "base": "r1", "target": "r1", "name": "sweep-model",
             "node_id": "job:training:sft"}  # fmt: skip
+
+
+@pytest.fixture
+def sessions(module_sessions, seeded_world):
+    with undone(module_sessions):
+        yield module_sessions
+
+
+@pytest.fixture
+def world(sessions, seeded_world) -> dict:
+    return seeded_world
 
 
 @pytest.mark.parametrize("role", SWEPT_ROLES)
@@ -106,8 +123,12 @@ GRAPHQL_ARGUMENTS = {
 
 def every_readable_field(world: dict) -> str:
     """One query selecting every field reachable from the root, with the seeded ids."""
-    schema = build_schema(make_schema(Settings()).as_str())
-    return "query " + _selection(schema.query_type, world, frozenset())
+    return "query " + _selection(_graphql_schema().query_type, world, frozenset())
+
+
+@functools.cache  # the schema, the same for every test
+def _graphql_schema():
+    return build_schema(make_schema(Settings()).as_str())
 
 
 def _selection(object_type: GraphQLObjectType, world: dict, seen: frozenset) -> str:

@@ -2,13 +2,14 @@
 batches, --sync against a new upstream release, and the REST endpoint."""
 
 import gzip
+from dataclasses import dataclass, replace
 
 import pytest
 
 from catalog.core.db import transaction
 from catalog.core.errors import Conflict, Forbidden, InvalidInput
 from catalog.core.principal import Role
-from tests.support.builders import FULL_SCHEMA, TEXT_SCHEMA
+from tests.support.builders import FULL_SCHEMA, TEXT_SCHEMA, Caller, undone
 from tests.support.importing import (
     LABEL_SCHEMA,
     RANKING_SCHEMA,
@@ -25,17 +26,38 @@ from tests.support.importing import (
 )
 
 
-@pytest.fixture
-def steward(actors):
-    return actors(Role.DATA_STEWARD, "steward")
+@dataclass
+class World:
+    """The steward and its "sft" dataset with guidelines v1 and v2: built once per module and backend."""
+
+    steward: Caller
+    dataset: dict
 
 
-@pytest.fixture
-def dataset(steward):
+@pytest.fixture(scope="module")
+def world(module_actors) -> World:
+    steward = module_actors(Role.DATA_STEWARD, "steward")
     dataset = steward.dataset("sft", TEXT_SCHEMA)
     for text in ("v1", "v2"):
         steward.ok(steward.post(f"/api/v1/datasets/{dataset['id']}/guidelines", {"text": text}), 201)
-    return dataset
+    return World(steward, dataset)
+
+
+@pytest.fixture
+def sessions(module_sessions, world):
+    with undone(module_sessions):
+        yield module_sessions
+
+
+@pytest.fixture
+def steward(world, client) -> Caller:
+    """The world's steward, calling through this test's client (a test may change its app's settings)."""
+    return replace(world.steward, client=client)
+
+
+@pytest.fixture
+def dataset(sessions, world) -> dict:
+    return world.dataset
 
 
 @pytest.fixture
