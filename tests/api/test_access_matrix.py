@@ -17,6 +17,8 @@ from catalog.access.policy import Action, can, may_read_raw
 from catalog.core.principal import Principal, Role
 from tests.support.builders import TEXT_SCHEMA, Caller, chat_record, undone
 
+pytestmark = pytest.mark.slow
+
 PUBLIC = {("GET", "/health")}
 # Raw record text that the PII gate masks: only roles with read_raw may ever see it.
 CANARY = "Write to jane.canary@example.com or call 212-555-0100"

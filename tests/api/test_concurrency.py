@@ -22,6 +22,8 @@ from tests.conftest import POSTGRES_URL, TEST_MASKING, TEST_SEALER
 from tests.support.builders import TEXT_SCHEMA, chat_record
 from tests.support.live import Live, http_client, live_world
 
+pytestmark = pytest.mark.slow
+
 CLIENTS = 16
 RAW_READS_EACH = 20  # 320 audited raw reads in all: bounded, whatever the machine
 

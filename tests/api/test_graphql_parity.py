@@ -32,6 +32,8 @@ from catalog.subjects.schemas import ErasureOut
 from tests.support.builders import TEXT_SCHEMA, chat_record, undone
 from tests.support.graphql import graphql, graphql_case, page_of, selection
 
+pytestmark = pytest.mark.slow
+
 MISSING = "01a201c3-1130-71c9-83b9-f34b2d41811d"
 MODEL = "sft-model"  # a model name without '/': REST's path takes it as it is
 TRAINING_JOB = "job:training:sft"

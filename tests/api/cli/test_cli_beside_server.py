@@ -13,6 +13,8 @@ from tests.support.builders import TEXT_SCHEMA, chat_record
 from tests.support.importing import alpaca, write_lines
 from tests.support.live import Live, http_client, live_world, run_cli
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def live(request, tmp_path) -> Iterator[Live]:
@@ -42,6 +44,7 @@ def test_import_mask_release_and_verify_run_beside_a_serving_server(live, tmp_pa
                 body = {"question": "response", "value": f"answer {n}"}
                 statuses[client.post(f"/api/v1/records/{record}/annotations", json=body).status_code] += 1
                 n += 1
+                done.wait(0.02)  # a steady load, not a spin that takes the cores from the commands
         statuses["finished"] += 1
 
     threads = [threading.Thread(target=clients) for _ in range(3)]
