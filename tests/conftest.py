@@ -152,8 +152,9 @@ def settings() -> Settings:
 
 
 @pytest.fixture
-def client(sessions, settings) -> TestClient:
-    return TestClient(create_app(settings, sessions=sessions))
+def client(sessions, settings) -> Iterator[TestClient]:
+    with TestClient(create_app(settings, sessions=sessions)) as made:  # one event loop for all its requests
+        yield made
 
 
 @pytest.fixture
@@ -186,9 +187,10 @@ def module_settings() -> Settings:
 
 
 @pytest.fixture(scope="module")
-def module_actors(module_sessions, module_settings) -> Actors:
+def module_actors(module_sessions, module_settings) -> Iterator[Actors]:
     """Actors for building a module's world, with a client of their own in the module's transaction."""
-    return Actors(module_sessions, TestClient(create_app(module_settings, sessions=module_sessions)), TEST_MASKING)
+    with TestClient(create_app(module_settings, sessions=module_sessions)) as client:  # one event loop for all
+        yield Actors(module_sessions, client, TEST_MASKING)
 
 
 def shared_file(*parts: str) -> Path:
