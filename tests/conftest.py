@@ -20,6 +20,7 @@ from catalog.core.config import Settings
 from catalog.core.db import make_engine, scratch_postgres
 from pii import ScannerConfig
 from tests.support.builders import Actors
+from tests.support.live import Live, live_world
 
 POSTGRES_URL = os.environ.get("LABELTRAIL_TEST_POSTGRES_URL")
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -191,6 +192,16 @@ def module_actors(module_sessions, module_settings) -> Iterator[Actors]:
     """Actors for building a module's world, with a client of their own in the module's transaction."""
     with TestClient(create_app(module_settings, sessions=module_sessions)) as client:  # one event loop for all
         yield Actors(module_sessions, client, TEST_MASKING)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def live(request, tmp_path) -> Iterator[Live]:
+    """A served app on a database of the test's own (a SQLite file, or a scratch PostgreSQL
+    database), for tests that need real commits, real connections and other processes beside it."""
+    if request.param == "postgresql" and not POSTGRES_URL:
+        pytest.skip(_SKIP_PG)
+    with live_world(request.param, tmp_path, POSTGRES_URL, TEST_SEALER, TEST_MASKING) as world:
+        yield world
 
 
 def shared_file(*parts: str) -> Path:

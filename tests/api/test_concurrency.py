@@ -8,7 +8,7 @@ bounded, so a loaded machine makes these tests slower, not flaky.
 
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -18,22 +18,13 @@ import catalog.datasets.service
 from catalog.core.db import transaction
 from catalog.core.models import AuditEntryRow
 from catalog.core.principal import Role
-from tests.conftest import POSTGRES_URL, TEST_MASKING, TEST_SEALER
 from tests.support.builders import TEXT_SCHEMA, chat_record
-from tests.support.live import Live, http_client, live_world
+from tests.support.live import http_client
 
 pytestmark = pytest.mark.slow
 
 CLIENTS = 16
 RAW_READS_EACH = 20  # 320 audited raw reads in all: bounded, whatever the machine
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def live(request, tmp_path) -> Iterator[Live]:
-    if request.param == "postgresql" and not POSTGRES_URL:
-        pytest.skip("PostgreSQL not configured: set LABELTRAIL_TEST_POSTGRES_URL")
-    with live_world(request.param, tmp_path, POSTGRES_URL, TEST_SEALER, TEST_MASKING) as world:
-        yield world
 
 
 def all_at_once(count: int, work: Callable[[int], list[int]]) -> list[int]:

@@ -3,25 +3,15 @@ database, while clients write and read raw text through it: nothing fails, nothi
 
 import threading
 from collections import Counter
-from collections.abc import Iterator
 
 import pytest
 
 from catalog.core.principal import Role
-from tests.conftest import POSTGRES_URL, TEST_MASKING, TEST_SEALER
 from tests.support.builders import TEXT_SCHEMA, chat_record
 from tests.support.importing import alpaca, write_lines
-from tests.support.live import Live, http_client, live_world, run_cli
+from tests.support.live import http_client, run_cli
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def live(request, tmp_path) -> Iterator[Live]:
-    if request.param == "postgresql" and not POSTGRES_URL:
-        pytest.skip("PostgreSQL not configured: set LABELTRAIL_TEST_POSTGRES_URL")
-    with live_world(request.param, tmp_path, POSTGRES_URL, TEST_SEALER, TEST_MASKING) as world:
-        yield world
 
 
 def test_import_mask_release_and_verify_run_beside_a_serving_server(live, tmp_path):
