@@ -65,6 +65,12 @@ def outdated(dataset_id: uuid.UUID, detector_version: str) -> ColumnElement[bool
     )
 
 
+def next_batch_texts(session: Session, *, limit: int, which: ColumnElement[bool]) -> list[str]:
+    """The texts :func:`mask_batch` would scan next, read without locking anything."""
+    rows = session.scalars(select(RecordRow).where(which).order_by(RecordRow.id).limit(limit)).all()
+    return [text for row in rows for _, text in free_texts(row.content, row.meta)]
+
+
 def mask_batch(
     session: Session, *, scan: Scan, detector_version: str, limit: int, which: ColumnElement[bool]
 ) -> MaskRun:
@@ -179,6 +185,14 @@ def mask_revision_now(session: Session, revision: dict[str, Any]) -> None:
         _mask_revisions([revision], scan)
 
 
+def next_revision_texts(session: Session, *, limit: int) -> list[str]:
+    """The texts :func:`mask_revision_batch` would scan next, read without locking anything."""
+    rows = session.scalars(
+        select(RevisionRow).where(RevisionRow.mask_status == PENDING).order_by(RevisionRow.id).limit(limit)
+    ).all()
+    return [text for _, _, text in _revision_texts([{"value": row.value, "reason": row.reason} for row in rows])]
+
+
 def mask_revision_batch(session: Session, *, scan: Scan, limit: int) -> int:
     """Mask up to ``limit`` pending revisions (imported ones) in the session's transaction."""
     rows = session.scalars(
@@ -196,13 +210,19 @@ def mask_revision_batch(session: Session, *, scan: Scan, limit: int) -> int:
     return len(rows)
 
 
-def _mask_revisions(revisions: list[dict[str, Any]], scan: Scan) -> None:
-    """Set ``masked_value``, ``masked_reason`` and ``mask_status`` on revision dicts."""
+def _revision_texts(revisions: list[dict[str, Any]]) -> list[tuple[int, str, str]]:
+    """Each free text of the revisions: its revision's index, its pointer, the text."""
     located = []
     for n, revision in enumerate(revisions):
         located += [(n, f"/value{pointer}", text) for pointer, text in _strings(revision["value"], "")]
         if revision["reason"]:
             located.append((n, "/reason", revision["reason"]))
+    return located
+
+
+def _mask_revisions(revisions: list[dict[str, Any]], scan: Scan) -> None:
+    """Set ``masked_value``, ``masked_reason`` and ``mask_status`` on revision dicts."""
+    located = _revision_texts(revisions)
     results = list(scan([text for _, _, text in located])) if located else []
     masked: list[dict[str, str]] = [{} for _ in revisions]
     for (n, pointer, _), result in zip(located, results, strict=True):

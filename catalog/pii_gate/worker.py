@@ -4,6 +4,12 @@ Scanning (spaCy NER above all) is the slow part, so with ``workers > 1`` the tex
 scanned in worker processes (``pii.ParallelScanner``), each building its scanner once; the batch
 is still read and written by this process, in one transaction per batch, so it works the same on
 SQLite and PostgreSQL.
+
+On SQLite a writer holds the whole database, so a batch's texts are scanned first, in a read
+transaction, and the write lock is held only to write the results (:func:`_scanned_first`):
+an import or a request beside ``serve`` waits for a write, never for NER. PostgreSQL locks the
+batch's rows only (``SKIP LOCKED``), so there the scan runs inside the writing transaction and
+several workers never scan the same rows.
 """
 
 import threading
@@ -15,7 +21,17 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from catalog.core.db import transaction
 from catalog.core.logging import get_logger
-from catalog.pii_gate.service import Masked, MaskRun, mask_batch, mask_revision_batch, outdated, pending
+from catalog.pii_gate.service import (
+    Masked,
+    MaskRun,
+    Scan,
+    mask_batch,
+    mask_revision_batch,
+    next_batch_texts,
+    next_revision_texts,
+    outdated,
+    pending,
+)
 from pii import ParallelScanner, ScannerConfig, detector_version, get_scanner
 
 log = get_logger(__name__)
@@ -38,8 +54,9 @@ def mask_all(
     with ExitStack() as stack:
         scan = _scanning(config, workers, stack)
         while True:
+            ahead = _scanned_first(sessions, scan, lambda session: next_batch_texts(session, limit=batch_size, which=which))
             with transaction(sessions, write=True) as session:
-                run = mask_batch(session, scan=scan, detector_version=version, limit=batch_size, which=which)
+                run = mask_batch(session, scan=ahead, detector_version=version, limit=batch_size, which=which)
             if run.records == 0:
                 if dataset_id is None:
                     _mask_pending_revisions(sessions, scan, batch_size)
@@ -52,9 +69,29 @@ def mask_all(
 def _mask_pending_revisions(sessions: sessionmaker[Session], scan, batch_size: int) -> None:
     """Imported annotation revisions: their free text, masked like their records'."""
     while True:
+        ahead = _scanned_first(sessions, scan, lambda session: next_revision_texts(session, limit=batch_size))
         with transaction(sessions, write=True) as session:
-            if mask_revision_batch(session, scan=scan, limit=batch_size) == 0:
+            if mask_revision_batch(session, scan=ahead, limit=batch_size) == 0:
                 return
+
+
+def _scanned_first(sessions: sessionmaker[Session], scan: Scan, next_texts: Callable[[Session], list[str]]) -> Scan:
+    """On SQLite, scan the next batch's texts before the write transaction begins, and return a
+    scan that answers from those results (scanning only what changed in between). Elsewhere,
+    ``scan`` itself."""
+    if sessions.kw["bind"].dialect.name != "sqlite":
+        return scan
+    with transaction(sessions) as session:
+        texts = next_texts(session)
+    done = dict(zip(texts, scan(texts), strict=True)) if texts else {}
+
+    def from_done(wanted: list[str]) -> Sequence[Masked]:
+        missing = [text for text in dict.fromkeys(wanted) if text not in done]
+        if missing:
+            done.update(zip(missing, scan(missing), strict=True))
+        return [done[text] for text in wanted]
+
+    return from_done
 
 
 def _scanning(config: ScannerConfig, workers: int, stack: ExitStack) -> Callable[[list[str]], Sequence[Masked]]:
