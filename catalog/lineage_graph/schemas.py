@@ -11,6 +11,7 @@ from catalog.releases.schemas import GateResult
 
 class ReleaseRef(BaseModel):
     dataset_id: uuid.UUID
+    dataset: str = Field(description="the dataset's name")
     tag: str
 
 

@@ -76,7 +76,7 @@ def trace_model(session: Session, *, principal: Principal, name: str, max_depth:
     return ModelTrace(
         model=name,
         namespace=model.namespace,
-        versions=sorted({version.version for version in model.versions}),
+        versions=sorted({version.version for version in model.versions if version.version}),
         runs=_runs(session, run_ids),
         releases=[_summary(session, release, dataset) for release, dataset in visible],
         hidden_releases=len(release_ids) - len(visible),
@@ -143,9 +143,13 @@ def releases_with_records(records) -> Select:
 
 def release_refs(session: Session, principal: Principal, release_ids) -> list[ReleaseRef]:
     """The releases (ids, or a select of them) in datasets the principal may see, by dataset and age."""
-    stmt = select(ReleaseRow.dataset_id, ReleaseRow.tag).where(ReleaseRow.id.in_(release_ids))
-    rows = session.execute(scope_datasets(stmt, principal, ReleaseRow.dataset_id).order_by(ReleaseRow.dataset_id, ReleaseRow.id))
-    return [ReleaseRef(dataset_id=dataset_id, tag=tag) for dataset_id, tag in rows]
+    stmt = (
+        select(ReleaseRow.dataset_id, DatasetRow.name, ReleaseRow.tag)
+        .join(DatasetRow, DatasetRow.id == ReleaseRow.dataset_id)
+        .where(ReleaseRow.id.in_(release_ids))
+    )
+    rows = session.execute(scope_datasets(stmt, principal, ReleaseRow.dataset_id).order_by(DatasetRow.name, ReleaseRow.id))
+    return [ReleaseRef(dataset_id=dataset_id, dataset=name, tag=tag) for dataset_id, name, tag in rows]
 
 
 def models_reached(session: Session, release_ids, max_depth: int) -> list[ModelRef]:

@@ -96,7 +96,7 @@ def test_erasure_names_the_releases_it_reaches_which_still_verify_and_export_no_
     first = world["first"]["id"]
     release = steward.ok(steward.post(f"/api/v1/datasets/{first}/releases", {"tag": "v1"}), 201)
     done = steward.ok(erase(steward, "s-ada"))
-    assert done["releases"] == [{"dataset_id": first, "tag": "v1"}]
+    assert done["releases"] == [{"dataset_id": first, "dataset": "first", "tag": "v1"}]
     with sessions() as session:
         result = verify(session, TEST_SEALER)
     assert isinstance(result, Summary) and result.releases == 1, result

@@ -82,6 +82,18 @@ def test_a_trace_is_rest_s_down_to_each_release_s_annotators(world):
     assert release["bySource"] == {"human": 2} and trace["hiddenReleases"] == 0
 
 
+def test_a_model_reported_without_a_version_lists_none(world):
+    engineer, release = world["engineer"], {"namespace": world["namespace"], "name": "lin",
+                                            "facets": {"version": facet(datasetVersion="v1")}}  # fmt: skip
+    event = {"eventType": "COMPLETE", "eventTime": "2026-12-02T10:00:00Z", "producer": PRODUCER, "schemaURL": RUN_EVENT,
+             "run": {"runId": "01a201c3-1130-71c9-83b9-f34b2d418121"}, "job": {"namespace": "training", "name": "dpo"},
+             "inputs": [release], "outputs": [{"namespace": "s3://models", "name": "acme/unversioned",
+                         "facets": {"datasetType": facet(datasetType="MODEL")}}]}  # fmt: skip
+    engineer.ok(engineer.post("/api/v1/lineage", event), 201)
+    trace = engineer.ok(engineer.get("/api/v1/models/acme/unversioned/trace"))
+    assert trace["versions"] == [] and [release["tag"] for release in trace["releases"]] == ["v1"]
+
+
 def test_the_trace_rows_page_by_page_are_rest_s_stream(world):
     engineer, rows, after = world["engineer"], [], None
     while True:
@@ -115,7 +127,7 @@ def test_impact_is_rest_s(world, asked):
     assert impact == rest(engineer, "/api/v1/impact", **asked)
     reached = asked != {"annotator": "nobody"}
     assert [model["name"] for model in impact["models"]] == ([MODEL] if reached else [])
-    assert [release["tag"] for release in impact["releases"]] == (["v1"] if reached else [])
+    assert [(release["dataset"], release["tag"]) for release in impact["releases"]] == ([("lin", "v1")] if reached else [])
 
 
 @pytest.mark.parametrize("asked", [{}, {"annotator": "ann", "subject": "subject-1"}], ids=["none", "two"])

@@ -93,7 +93,7 @@ def test_a_training_run_reported_by_openlineage_python_traces_back_to_its_labels
 
     auditor = actors(Role.COMPLIANCE_OFFICER, "auditor")
     reached = auditor.ok(auditor.get("/api/v1/impact", params={"record": ids[1]}))
-    assert reached["releases"] == [{"dataset_id": dataset["id"], "tag": "v1"}]
+    assert reached["releases"] == [{"dataset_id": dataset["id"], "dataset": "sft-data", "tag": "v1"}]
     assert reached["models"] == [{"namespace": "s3://ml", "name": "models/sft-7b", "version": ""}]
     assert auditor.ok(auditor.get("/api/v1/impact", params={"annotator": "stew"}))["models"] == reached["models"]
     assert auditor.ok(auditor.get("/api/v1/impact", params={"annotator": "nobody"})) == {"releases": [], "models": []}
