@@ -106,8 +106,19 @@ def require(
     owner_id: uuid.UUID | None = None,
 ) -> None:
     if not can(principal, action, dataset_id=dataset_id, owner_id=owner_id):
-        roles = ", ".join(sorted(principal.roles_on(dataset_id))) or "none"
-        raise Forbidden(f"roles [{roles}] are not permitted '{action.value}'", {"action": action.value})
+        raise Forbidden(f"{_held(principal, dataset_id)} not permitted '{action.value}'", {"action": action.value})
+
+
+def _held(principal: Principal, dataset_id: uuid.UUID | None) -> str:
+    """The roles that counted, said so that a role held on some other dataset is not called "none"."""
+    held = sorted(principal.roles_on(dataset_id))
+    if held:
+        return f"roles [{', '.join(held)}] are"
+    if principal.dataset_roles and dataset_id is None:
+        return "roles held on single datasets are"
+    if principal.dataset_roles:
+        return "no role on this dataset is"
+    return "no role is"
 
 
 def require_review(principal: Principal, *, dataset_id: uuid.UUID, annotator_id: uuid.UUID) -> None:

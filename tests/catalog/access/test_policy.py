@@ -65,6 +65,20 @@ def test_own_reach_only_covers_the_principal_own_resources():
         require(annotator, Action.ANNOTATION_EDIT, dataset_id=DATASET_A, owner_id=uuid.uuid4())
 
 
+@pytest.mark.parametrize(
+    "principal, dataset_id, said",
+    [(_on_a(Role.ANNOTATOR), None, "roles held on single datasets are"),
+     (_on_a(Role.ANNOTATOR), DATASET_B, "no role on this dataset is"),
+     (Principal(id=uuid.uuid4(), name="nobody"), DATASET_A, "no role is"),
+     (_global(Role.REVIEWER), DATASET_A, "roles [reviewer] are")],
+    ids=["dataset-roles-on-a-catalog-wide-action", "roles-elsewhere", "no-roles", "global-role"],
+)  # fmt: skip
+def test_a_refusal_says_which_roles_counted(principal, dataset_id, said):
+    with pytest.raises(Forbidden) as refused:
+        require(principal, Action.DATASET_CREATE, dataset_id=dataset_id)
+    assert str(refused.value) == f"{said} not permitted 'dataset:create'"
+
+
 def test_only_admins_and_stewards_read_raw_text_by_default():
     allowed = {role for role in Role if may_read_raw(_global(role), DATASET_A)}
     assert allowed == {Role.ADMIN, Role.DATA_STEWARD}
