@@ -16,6 +16,7 @@ from api.routes import (
     annotations,
     audit,
     datasets,
+    health,
     imports,
     lineage,
     me,
@@ -71,10 +72,7 @@ def create_app(settings: Settings | None = None, sessions=None) -> FastAPI:
         response.headers["x-request-id"] = request.state.request_id
         return response
 
-    @app.get("/health", tags=["health"])
-    def health() -> dict[str, str]:
-        return {"status": "ok"}
-
+    app.include_router(health.router)
     routers = (me.router, principals.router, datasets.router, records.router, annotations.router, imports.router,
                audit.router, subjects.router, releases.router, lineage.router, models.router)
     for router in routers:

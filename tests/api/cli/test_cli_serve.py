@@ -1,6 +1,6 @@
 """``labeltrail serve`` refuses a database whose schema is not the code's, and ``--migrate``
 upgrades it first. uvicorn is replaced by a client that starts the app (its lifespan) and asks
-``/health``, so nothing listens on a port."""
+``/ready``, so nothing listens on a port."""
 
 import pytest
 from fastapi.testclient import TestClient
@@ -19,7 +19,7 @@ BEHIND = migrate._scripts().get_revision(HEAD).down_revision
 @pytest.fixture
 def serve(monkeypatch, empty_database_url, settings):
     """Runs ``labeltrail serve ARGS`` on the test's own database; returns the result and what the
-    stand-in for uvicorn saw (``/health``'s answer), or None when the server was never started."""
+    stand-in for uvicorn saw (``/ready``'s answer), or None when the server was never started."""
     import uvicorn
 
     monkeypatch.setattr(api.cli.support, "current_settings", lambda: settings.model_copy(
@@ -28,7 +28,7 @@ def serve(monkeypatch, empty_database_url, settings):
 
     def run(app, **_options):
         with TestClient(app) as client:
-            served.append(client.get("/health"))
+            served.append(client.get("/ready"))
 
     monkeypatch.setattr(uvicorn, "run", run)
 
@@ -73,8 +73,6 @@ def test_serve_migrate_upgrades_then_serves(serve, empty_database_url, revision)
         migrate.upgrade(empty_database_url, revision)
     result, ready = serve("--migrate")
     assert result.exit_code == 0, result.output
-    assert ready.status_code == 200
-    with make_engine(empty_database_url).connect() as connection:
-        assert migrate.schema_state(connection).matches
+    assert ready.status_code == 200 and ready.json()["schema_revision"]["current"] == HEAD
     result, ready = serve()  # migrated: it serves without being asked to migrate
     assert result.exit_code == 0 and ready.status_code == 200
