@@ -20,8 +20,7 @@ $(STAMP): requirements.lock pyproject.toml
 	touch $(STAMP)
 
 run: install
-	$(BIN)/labeltrail db upgrade
-	$(BIN)/labeltrail serve
+	$(BIN)/labeltrail serve --migrate
 
 # The suite runs on SQLite always and on PostgreSQL when one answers at $(PG_TEST_URL).
 test: install

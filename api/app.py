@@ -3,6 +3,8 @@
 import re
 import time
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import structlog
 from fastapi import FastAPI, Request
@@ -14,6 +16,7 @@ from api.routes import (
     annotations,
     audit,
     datasets,
+    health,
     imports,
     lineage,
     me,
@@ -24,8 +27,9 @@ from api.routes import (
     subjects,
 )
 from catalog.access.oidc import OidcVerifier
+from catalog.core import migrate
 from catalog.core.config import Settings, get_settings
-from catalog.core.db import make_engine, make_sessionmaker
+from catalog.core.db import make_engine, make_sessionmaker, transaction
 from catalog.core.logging import configure_logging, get_logger
 from catalog.pii_gate.service import scan_function
 
@@ -36,7 +40,7 @@ def create_app(settings: Settings | None = None, sessions=None) -> FastAPI:
     """Build the app. Tests pass ``sessions`` bound to their own connection."""
     settings = settings or get_settings()
     configure_logging(settings.log_level, settings.log_json)
-    app = FastAPI(title="labeltrail", version="0.1.0")
+    app = FastAPI(title="labeltrail", version="0.1.0", lifespan=_refuse_a_schema_not_ready)
     app.state.settings = settings
     app.state.sessions = sessions or make_sessionmaker(make_engine(settings.database_url))
     app.state.sealer = settings.sealer()
@@ -68,16 +72,25 @@ def create_app(settings: Settings | None = None, sessions=None) -> FastAPI:
         response.headers["x-request-id"] = request.state.request_id
         return response
 
-    @app.get("/health", tags=["health"])
-    def health() -> dict[str, str]:
-        return {"status": "ok"}
-
+    app.include_router(health.router)
     routers = (me.router, principals.router, datasets.router, records.router, annotations.router, imports.router,
                audit.router, subjects.router, releases.router, lineage.router, models.router)
     for router in routers:
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(graphql_router(settings))
     return app
+
+
+@asynccontextmanager
+async def _refuse_a_schema_not_ready(app: FastAPI) -> AsyncIterator[None]:
+    """However the app is served (``labeltrail serve``, uvicorn itself, several workers), it does not
+    start on a database whose schema is not the code's: every request would fail."""
+    with transaction(app.state.sessions) as session:
+        state = migrate.schema_state(session.connection())
+    if state.problem is not None:
+        log.error("schema_not_ready", current=state.current, head=state.head, problem=state.problem)
+        raise migrate.SchemaNotReady(state.problem)
+    yield
 
 
 _CLIENT_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")

@@ -17,12 +17,13 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, insert, or_, select
+from sqlalchemy import ColumnElement, and_, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from catalog.access.service import system_principal
 from catalog.core import audit_log, outbox
 from catalog.core.models import MASKED, PENDING, PiiFindingRow, RecordRow, RevisionRow, new_id, utcnow
+from catalog.pii_gate.schemas import MaskingBacklog
 from pii import Finding, Masked, Replacement, ScannerConfig, get_scanner
 
 SCANNER_KEY = "pii_scanner"  # session.info: a scan function for revisions written in the session
@@ -52,6 +53,17 @@ class MaskRun:
 def pending() -> ColumnElement[bool]:
     """Records no role without ``read_raw`` can see yet."""
     return RecordRow.mask_status == PENDING
+
+
+def backlog(session: Session) -> MaskingBacklog:
+    """How many records and annotation revisions wait for the worker: two counts over the
+    ``(mask_status, id)`` indexes, which read the pending entries only."""
+    return MaskingBacklog(
+        pending_records=session.scalar(select(func.count()).select_from(RecordRow).where(pending())),
+        pending_revisions=session.scalar(
+            select(func.count()).select_from(RevisionRow).where(RevisionRow.mask_status == PENDING)
+        ),
+    )
 
 
 def outdated(dataset_id: uuid.UUID, detector_version: str) -> ColumnElement[bool]:

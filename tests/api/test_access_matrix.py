@@ -19,7 +19,7 @@ from tests.support.builders import TEXT_SCHEMA, Caller, chat_record, undone
 
 pytestmark = pytest.mark.slow
 
-PUBLIC = {("GET", "/health")}
+PUBLIC = {("GET", "/health"), ("GET", "/ready")}
 # Raw record text that the PII gate masks: only roles with read_raw may ever see it.
 CANARY = "Write to jane.canary@example.com or call 212-555-0100"
 

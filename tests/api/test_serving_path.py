@@ -60,7 +60,7 @@ TEXT_ROUTES: dict[tuple[str, str], Any] = {
 }
 # Everything else: ids, counts, hashes, names, audit entries, lineage; never record or label text.
 NO_TEXT_ROUTES = {
-    ("GET", "/health"), ("GET", "/api/v1/me"),
+    ("GET", "/health"), ("GET", "/ready"), ("GET", "/api/v1/me"),
     ("GET", "/api/v1/principals"), ("POST", "/api/v1/principals"), ("GET", "/api/v1/principals/{principal_id}"),
     ("POST", "/api/v1/principals/{principal_id}/roles"), ("DELETE", "/api/v1/principals/{principal_id}/roles/{binding_id}"),
     ("GET", "/api/v1/principals/{principal_id}/keys"), ("POST", "/api/v1/principals/{principal_id}/keys"),
