@@ -61,8 +61,7 @@ def create_app(settings: Settings | None = None, sessions=None) -> FastAPI:
                 response = await call_next(request)
             except Exception as exc:  # noqa: BLE001 - every error becomes an answer, never a dropped connection
                 response = await internal_error(request, exc)
-            emit = log.error if response.status_code >= 500 else log.info  # a 500 shows at any level
-            emit(
+            _emitter(response.status_code)(
                 "request",
                 method=request.method,
                 path=request.url.path,
@@ -94,6 +93,14 @@ async def _refuse_a_schema_not_ready(app: FastAPI) -> AsyncIterator[None]:
 
 
 _CLIENT_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+def _emitter(status: int):
+    """A request's log level: a 500 shows at any level; a 503 (not ready, the database away) is
+    a warning, so a readiness probe polling a starting server does not fill the log with errors."""
+    if status == 503:
+        return log.warning
+    return log.error if status >= 500 else log.info
 
 
 def _request_id(offered: str | None) -> str:

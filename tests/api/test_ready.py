@@ -96,11 +96,15 @@ def test_a_schema_at_the_head_lets_the_app_start(app_on):
         assert client.get("/health").json() == {"status": "ok"}
 
 
-def test_a_database_that_does_not_answer_is_not_ready_and_its_url_is_not_told(settings):
+def test_a_database_that_does_not_answer_is_not_ready_and_its_url_is_not_told(settings, capsys):
     url = "postgresql+psycopg://labeltrail:hunter2@127.0.0.1:9/nowhere"  # nothing listens on port 9
     app = create_app(settings.model_copy(update={"database_url": url}))
     response = TestClient(app).get("/ready")
     assert response.status_code == 503
     assert response.json()["database"] == {"backend": "postgresql", "reachable": False}
     assert "hunter2" not in response.text and "127.0.0.1" not in response.text
+    logged = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    [request] = [line for line in logged if line["event"] == "request"]
+    assert (request["status"], request["level"]) == (503, "warning")  # a probe's poll is no error
+    assert not any("hunter2" in json.dumps(line) for line in logged)
     app.state.sessions.kw["bind"].dispose()
