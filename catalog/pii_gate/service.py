@@ -126,12 +126,20 @@ def _announce(
     outbox.record(session, kind=outbox.Kind.MASKING, facts=facts, started_at=started)
 
 
+# Metadata the catalog defines as categories (``catalog.records.schemas.KNOWN_METADATA`` but the
+# subject's id): labels such as ``{"task_type": "sft"}``, not free text. spaCy tags short labels
+# as organisations and the like, so scanning them would mask the label and blind the profile.
+UNSCANNED_METADATA = frozenset({"task_type", "domain", "language", "split"})
+
+
 def free_texts(content: dict[str, Any], meta: dict[str, Any]) -> list[tuple[str, str]]:
     """Every free text of a record, each with its JSON Pointer (RFC 6901): message contents,
-    candidates, and every string in the metadata."""
+    candidates, and every string in the metadata but the categories in ``UNSCANNED_METADATA``,
+    which are kept as they are."""
     found = [(f"/messages/{n}/content", message["content"]) for n, message in enumerate(content["messages"])]
     found += [(f"/candidates/{n}", candidate) for n, candidate in enumerate(content.get("candidates") or [])]
-    return found + list(_strings(meta, "/metadata"))
+    scanned = {key: value for key, value in meta.items() if not (key in UNSCANNED_METADATA and isinstance(value, str))}
+    return found + list(_strings(scanned, "/metadata"))
 
 
 def _strings(value: Any, pointer: str) -> Iterator[tuple[str, str]]:
