@@ -2,10 +2,16 @@
 
 import hashlib
 import json
+import uuid
+from collections import Counter
 
 import pytest
+from sqlalchemy import select
 
+from catalog.core.models import PiiFindingRow, ReleaseRecordRow
 from catalog.core.principal import Role
+from catalog.pii_gate.worker import mask_all
+from pii import ScannerConfig, detector_version
 from tests.support.builders import FULL_SCHEMA, TEXT_SCHEMA, chat_record
 
 
@@ -242,3 +248,27 @@ def test_the_profile_counts_the_pii_findings_of_released_records_only(steward):
     profile = steward.ok(steward.get(f"/api/v1/datasets/{dataset['id']}/releases/v1/profile"))
     assert profile["records"] == 2
     assert profile["categorical"]["pii_entity"] == {"EMAIL_ADDRESS": 2}
+
+
+def test_after_a_rescan_the_profile_counts_only_each_records_current_findings(actors, steward, sessions):
+    """The first detector finds emails and phone numbers; the second, after a rescan, emails only.
+    The old findings stay as history; a release's profile counts the new ones alone."""
+    dataset = steward.dataset("rescanned", TEXT_SCHEMA)
+    steward.records(
+        dataset["id"], chat_record("Mail jane.doe@example.com or call 212-555-0100"), chat_record("Write to bob@example.net"),
+        masked=False,
+    )  # fmt: skip
+    assert mask_all(sessions, ScannerConfig(mode="pattern"), batch_size=10).findings == 3
+    second = ScannerConfig(mode="pattern", entities=["EMAIL_ADDRESS"])
+    rescanned = mask_all(sessions, second, batch_size=10, dataset_id=uuid.UUID(dataset["id"]))
+    assert (rescanned.records, rescanned.findings) == (2, 2)
+    with sessions() as session:
+        kept = session.scalars(select(PiiFindingRow.detector_version)).all()
+    assert sorted(Counter(kept).values()) == [2, 3]  # both detectors' findings are kept
+    assert set(kept) == {detector_version(ScannerConfig(mode="pattern")), detector_version(second)}
+    steward.ok(cut(steward, {"dataset": dataset}), 201)
+    profile = steward.ok(steward.get(f"/api/v1/datasets/{dataset['id']}/releases/v1/profile"))
+    assert profile["categorical"]["pii_entity"] == {"EMAIL_ADDRESS": 2}
+    with sessions() as session:
+        per_record = session.scalars(select(ReleaseRecordRow.pii_findings)).all()
+    assert sorted(per_record) == [1, 1]
