@@ -17,7 +17,7 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, insert, or_, select
+from sqlalchemy import ColumnElement, and_, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from catalog.access.service import system_principal
@@ -43,10 +43,30 @@ def _scan_with(config: ScannerConfig, texts: list[str]) -> Sequence[Masked]:
 
 @dataclass(frozen=True)
 class MaskRun:
-    """What one batch did."""
+    """What one batch did (or, added up, a whole run): records and annotation revisions masked."""
 
     records: int
     findings: int
+    revisions: int = 0
+
+
+@dataclass(frozen=True)
+class Backlog:
+    """What awaits masking: records, and imported annotation revisions."""
+
+    records: int
+    revisions: int
+
+    @property
+    def total(self) -> int:
+        return self.records + self.revisions
+
+
+def backlog(session: Session) -> Backlog:
+    """Count what awaits masking (two counts over the ``mask_status`` indexes); a plain read."""
+    records = session.scalar(select(func.count()).select_from(RecordRow).where(pending()))
+    revisions = session.scalar(select(func.count()).select_from(RevisionRow).where(RevisionRow.mask_status == PENDING))
+    return Backlog(records=records or 0, revisions=revisions or 0)
 
 
 def pending() -> ColumnElement[bool]:
