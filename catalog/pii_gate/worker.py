@@ -141,23 +141,51 @@ class MaskingLoop(threading.Thread):
         self._sessions, self._config = sessions, config
         self._batch_size, self._interval, self._workers = batch_size, interval, workers
         self._stopped = threading.Event()
+        self._lock = threading.Lock()  # guards _scanner between the loop and stop()
+        self._scanner: ParallelScanner | None = None
 
     def run(self) -> None:
         get_scanner(self._config)  # load the models before the first record (or annotation) arrives
-        scanner: ParallelScanner | None = None
-        while not self._stopped.is_set():
-            try:
-                if self._workers > 1 and scanner is None:
-                    scanner = _started(self._config, self._workers)
-                self._mask_backlog(scanner.scan_many if scanner else get_scanner(self._config).scan_many)
-            except Exception as error:  # noqa: BLE001 - keep serving; the records stay pending and are retried
-                log.exception("masking_failed", hint="pending records are retried")
-                if isinstance(error, BrokenProcessPool) and scanner is not None:
-                    scanner.close()
-                    scanner = None  # a worker died (killed, out of memory): start new ones
-            self._stopped.wait(self._interval)
+        try:
+            while not self._stopped.is_set():
+                try:
+                    self._mask_backlog(self._scan())
+                except Exception as error:  # noqa: BLE001 - keep serving; the records stay pending and are retried
+                    if self._stopped.is_set():
+                        break  # stop() closed the workers under a batch; it stays pending
+                    log.exception("masking_failed", hint="pending records are retried")
+                    if isinstance(error, BrokenProcessPool):
+                        self._close_workers()  # a worker died (killed, out of memory): start new ones
+                self._stopped.wait(self._interval)
+        finally:
+            self._close_workers()
+
+    def _scan(self) -> Scan:
+        """This process's scanner, or the worker processes, started on first use and then kept."""
+        if self._workers <= 1:
+            return get_scanner(self._config).scan_many
+        with self._lock:
+            if self._stopped.is_set():
+                raise RuntimeError("the masking loop is stopping")
+            scanner, fresh = self._scanner, self._scanner is None
+            if scanner is None:
+                scanner = self._scanner = ParallelScanner(self._config, self._workers, start_method="forkserver")
+        if fresh:
+            scanner.warm_up()
+            log.info("masking_workers_ready", workers=self._workers)
+        return scanner.scan_many
+
+    def _close_workers(self) -> None:
+        with self._lock:
+            scanner, self._scanner = self._scanner, None
         if scanner is not None:
             scanner.close()
+
+    def stop(self) -> None:
+        """Stop looking, and end the worker processes now (a batch under way stays pending): the
+        thread is a daemon, and a server that exits without closing them would leave them behind."""
+        self._stopped.set()
+        self._close_workers()
 
     def _mask_backlog(self, scan: Scan) -> None:
         with transaction(self._sessions) as session:
@@ -187,16 +215,3 @@ class MaskingLoop(threading.Thread):
             seconds=round(seconds, 2), per_second=round((done.records + done.revisions) / max(seconds, 1e-9), 1),
         )  # fmt: skip
 
-    def stop(self) -> None:
-        self._stopped.set()
-
-
-def _started(config: ScannerConfig, workers: int) -> ParallelScanner:
-    scanner = ParallelScanner(config, workers, start_method="forkserver")
-    try:
-        scanner.warm_up()
-    except BaseException:
-        scanner.close()
-        raise
-    log.info("masking_workers_ready", workers=workers)
-    return scanner

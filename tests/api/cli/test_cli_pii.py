@@ -133,21 +133,13 @@ def test_the_serve_loop_scans_in_worker_processes_and_logs_each_batch(tmp_path, 
     add_pending(Actors(sessions, TestClient(create_app(settings, sessions=sessions))), count=5)
     recorded = Recorded()
     monkeypatch.setattr(worker, "log", recorded)
-    workers: list[set[int]] = []
-    real_started = worker._started
-
-    def started(config, count):
-        scanner = real_started(config, count)
-        workers.append(set(scanner._pool._processes))  # the processes it scans in, once warmed up
-        return scanner
-
-    monkeypatch.setattr(worker, "_started", started)
     loop = MaskingLoop(sessions, ScannerConfig(mode="pattern"), batch_size=2, interval=0.05, workers=2)
     loop.start()
     try:
         deadline = time.monotonic() + 120  # the fork server and its workers start fresh interpreters
         while time.monotonic() < deadline and not recorded.named("masking_done"):
             time.sleep(0.05)
+        processes = list(loop._scanner._pool._processes.values())  # kept between runs, until stopped
     finally:
         loop.stop()
         loop.join(timeout=30)
@@ -161,6 +153,6 @@ def test_the_serve_loop_scans_in_worker_processes_and_logs_each_batch(tmp_path, 
     assert all(b["per_second"] > 0 and b["findings"] == b["records"] for b in batches)
     [done] = recorded.named("masking_done")
     assert (done["records"], done["findings"]) == (5, 5)
-    [pids] = workers  # started once for the loop's life, not per run
-    assert len(pids) == 2 and os.getpid() not in pids
+    assert len(processes) == 2 and os.getpid() not in {process.pid for process in processes}
+    assert not any(process.is_alive() for process in processes)  # stop() ended them
     assert not loop.is_alive()
