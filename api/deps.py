@@ -52,6 +52,15 @@ def _unit_of_work(request: Request, *, write: bool) -> Iterator[Session]:
         yield session
 
 
+@contextmanager
+def read_session(request: Request) -> Iterator[Session]:
+    """A short read transaction of its own, beside the request's unit of work: for a check that
+    may refuse the request before its unit of work runs its first statement (and, if a writer,
+    takes SQLite's write lock)."""
+    with _unit_of_work(request, write=False) as session:
+        yield session
+
+
 def get_session(request: Request) -> Iterator[Session]:
     """The request's unit of work: a writer unless the request is a plain read (or, once the
     principal is known, a read that is audited)."""

@@ -38,8 +38,22 @@ Figures:
   once it has ended). psutil is not used: it has no peak RSS on Linux. Pages shared by the
   processes (libraries, the forked interpreter) count in each, so the sum overstates.
 
+Then the catalog's two masking paths, on the same records (GPTeacher roleplay, 3,146 records, by
+default; ``--server-data``), each on a fresh SQLite database of its own in a temporary folder:
+
+4. serve: ``labeltrail serve`` as a subprocess with ``LABELTRAIL_PII_WORKERS=--workers``; once it
+   answers ``/health`` and its masking workers are ready (its ``masking_workers_ready`` log line),
+   the records are imported (the import service, one transaction, as a REST import commits), and
+   the backlog is polled (``catalog.pii_gate.service.backlog``, a read, every 0.1 s) until it is
+   zero. serve_s runs from the import's commit to that zero: the loop's wait for its next look
+   (``LABELTRAIL_PII_INTERVAL_SECONDS``, 2 s) included, its start not.
+5. cli: the same import, then ``labeltrail pii mask --workers W`` as a subprocess; cli_s is its
+   wall time, start (imports, the model, the workers) included, as a user waits for it.
+
+serve_vs_cli = serve records/s / cli records/s (goal at least 0.8). ``--no-server`` skips 4 and 5.
+
 The last line of output is one JSON object: {"speedup_vs_naive", "slowdown_vs_spacy",
-"span_agreement", "peak_rss_mb", ...}.
+"span_agreement", "peak_rss_mb", ..., "serve_records_per_s", "cli_records_per_s", "serve_vs_cli"}.
 """
 
 import argparse
@@ -47,8 +61,12 @@ import json
 import multiprocessing
 import os
 import resource
+import socket
+import subprocess
 import sys
+import tempfile
 import time
+import urllib.request
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import ExitStack
@@ -61,12 +79,22 @@ from presidio_anonymizer import AnonymizerEngine
 from presidio_anonymizer.entities import ConflictResolutionStrategy, OperatorConfig
 
 import pii  # noqa: F401  (first: it keeps tldextract offline before Presidio is imported)
+from catalog.access.service import system_principal
+from catalog.core import migrate
+from catalog.core.db import make_engine, make_sessionmaker, transaction
+from catalog.datasets import service as datasets
+from catalog.datasets.schemas import DatasetCreate
+from catalog.importing.service import run_import
+from catalog.pii_gate.service import backlog
 from pii import Masked, ParallelScanner, ScannerConfig
 from pii.analyzer import build_analyzer
 from pii.nlp import build_nlp_engine
 from pii.parallel import CHUNK
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "pii" / "presidio_generated_large.json"
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+DATA = SHARED / "pii" / "presidio_generated_large.json"
+SERVER_DATA = SHARED / "instruct" / "gpteacher_roleplay_v1.json"
+LABELTRAIL = [sys.executable, "-c", "from api.cli.main import app; app()"]  # the `labeltrail` program
 
 Finding = tuple[str, int, int]  # entity type, start, end
 Span = tuple[int, str, int, int]  # text index, entity type, start, end
@@ -182,6 +210,122 @@ def spacy_arm(config: ScannerConfig, texts: list[str], workers: int, stack: Exit
     return run
 
 
+# --- 4. and 5. the catalog: serve's masking loop against `pii mask` ----------------------------
+
+
+def fresh_database(folder: Path, name: str, data: Path) -> tuple[str, Any, Callable[[], int]]:
+    """A migrated SQLite database with an empty dataset; returns its URL, its sessions and a
+    function that imports ``data`` (alpaca format) into it in one transaction and returns the
+    records written."""
+    url = f"sqlite:///{folder / name}"
+    migrate.upgrade(url)
+    sessions = make_sessionmaker(make_engine(url))
+    with transaction(sessions, write=True) as session:
+        schema = {"questions": [{"name": "response", "kind": "text"}]}
+        datasets.create_dataset(session, principal=system_principal(session), data=DatasetCreate(name="bench", label_schema=schema))
+
+    def load() -> int:
+        with transaction(sessions, write=True) as session:
+            report = run_import(session, principal=system_principal(session), source=data, fmt="alpaca",
+                                dataset_name="bench", batch_size=1000)  # fmt: skip
+        return report.records_added
+
+    return url, sessions, load
+
+
+def waiting(sessions) -> int:
+    with transaction(sessions) as session:
+        return backlog(session).total
+
+
+def free_port() -> int:
+    with socket.socket() as listening:
+        listening.bind(("127.0.0.1", 0))
+        return listening.getsockname()[1]
+
+
+def catalog_env(url: str, workers: int, **more: str) -> dict[str, str]:
+    return {**os.environ, "LABELTRAIL_DATABASE_URL": url, "LABELTRAIL_PII_WORKERS": str(workers),
+            "LABELTRAIL_LOG_LEVEL": "INFO", **more}  # fmt: skip
+
+
+def serve_arm(data: Path, workers: int, folder: Path) -> dict[str, Any]:
+    url, sessions, load = fresh_database(folder, "serve.db", data)
+    port = free_port()
+    log_path = folder / "serve.log"
+    with log_path.open("w") as log_file:
+        server = subprocess.Popen([*LABELTRAIL, "serve"], env=catalog_env(url, workers, LABELTRAIL_PORT=str(port)),
+                                  stdout=log_file, stderr=subprocess.STDOUT)  # fmt: skip
+        try:
+            started = time.perf_counter()
+            while not ready(port, log_path, workers):
+                if server.poll() is not None or time.perf_counter() - started > 300:
+                    sys.exit(f"pii_speed: serve did not start:\n{log_path.read_text()[-3000:]}")
+                time.sleep(0.2)
+            start_s = time.perf_counter() - started
+            imported = time.perf_counter()
+            records = load()
+            committed = time.perf_counter()
+            while waiting(sessions):
+                time.sleep(0.1)
+            done = time.perf_counter()
+        finally:
+            server.terminate()
+            server.wait(60)
+    lines = [json.loads(line) for line in log_path.read_text().splitlines() if line.startswith("{")]
+    batches = [line for line in lines if line.get("event") == "masking_batch"]
+    return {"records": records, "seconds": done - committed, "import_s": committed - imported, "start_s": start_s,
+            "batches": len(batches), "last_batch": batches[-1] if batches else None}  # fmt: skip
+
+
+def ready(port: int, log_path: Path, workers: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1) as answer:
+            if answer.status != 200:
+                return False
+    except OSError:
+        return False
+    return workers <= 1 or "masking_workers_ready" in log_path.read_text()
+
+
+def cli_arm(data: Path, workers: int, folder: Path) -> dict[str, Any]:
+    url, sessions, load = fresh_database(folder, "cli.db", data)
+    records = load()
+    started = time.perf_counter()
+    masking = subprocess.run([*LABELTRAIL, "pii", "mask", "--workers", str(workers)], env=catalog_env(url, workers),
+                             capture_output=True, text=True)  # fmt: skip
+    seconds = time.perf_counter() - started
+    if masking.returncode != 0 or waiting(sessions):
+        sys.exit(f"pii_speed: pii mask failed:\n{masking.stdout[-2000:]}{masking.stderr[-2000:]}")
+    return {"records": records, "seconds": seconds, "output": masking.stdout.strip().splitlines()[-1]}
+
+
+def catalog_paths(data: Path, workers: int) -> dict[str, Any]:
+    if not data.is_file():
+        sys.exit(f"pii_speed: the data set {data} is missing (alpaca-format JSON; see --server-data)")
+    with tempfile.TemporaryDirectory(prefix="pii_speed_") as folder:
+        served = serve_arm(data, workers, Path(folder))
+        cli = cli_arm(data, workers, Path(folder))
+    serve_rate, cli_rate = served["records"] / served["seconds"], cli["records"] / cli["seconds"]
+    print()
+    print(f"catalog, {served['records']} records of {data.name}, {workers} scanning processes:")
+    print(f"  serve: {served['seconds']:.2f} s from the import's commit to an empty backlog, {serve_rate:.0f} "
+          f"records/s, {served['batches']} batches (import {served['import_s']:.2f} s, start {served['start_s']:.1f} s)")
+    print(f"  cli:   {cli['seconds']:.2f} s for `pii mask --workers {workers}`, start included, {cli_rate:.0f} "
+          f"records/s ({cli['output']})")
+    print(f"  serve_vs_cli {serve_rate / cli_rate:.2f}  (goal >= 0.8)")
+    return {
+        "serve_records_per_s": round(serve_rate, 1),
+        "cli_records_per_s": round(cli_rate, 1),
+        "serve_vs_cli": round(serve_rate / cli_rate, 3),
+        "serve_s": round(served["seconds"], 2),
+        "cli_s": round(cli["seconds"], 2),
+        "serve_start_s": round(served["start_s"], 1),
+        "catalog_records": served["records"],
+        "catalog_workers": workers,
+    }
+
+
 # --- report --------------------------------------------------------------------------------------
 
 ARMS: dict[str, Callable[[ScannerConfig, list[str], int, ExitStack], Run]] = {
@@ -198,6 +342,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="timed runs of each arm, alternating; the best counts")
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--show-differences", type=int, default=0, metavar="N", help="print N texts found differently")
+    parser.add_argument("--server-data", type=Path, default=SERVER_DATA, help="alpaca-format records for serve and cli")
+    parser.add_argument("--no-server", action="store_true", help="skip serve against `pii mask`")
     args = parser.parse_args()
 
     texts = load_texts(args.data, args.texts)
@@ -272,6 +418,9 @@ def main() -> None:
         "spacy_components": output["bare spaCy"],
         "load_average": round(load_before, 2),
     }
+    if not args.no_server:
+        figures.update(catalog_paths(args.server_data, args.workers))
+        figures["load_average_end"] = round(os.getloadavg()[0], 2)
     print(json.dumps(figures))
 
 

@@ -2,6 +2,7 @@
 
 import contextlib
 import gc
+import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 from types import TracebackType
 
@@ -21,13 +22,21 @@ class ParallelScanner:
     as a context manager) to stop the workers.
     """
 
-    def __init__(self, config: ScannerConfig, workers: int, *, chunk: int = CHUNK):
+    def __init__(self, config: ScannerConfig, workers: int, *, chunk: int = CHUNK, start_method: str | None = None):
+        """``start_method``: how the workers start (``multiprocessing``'s ``fork``, ``forkserver``,
+        ``spawn``); the platform's default when None. A process that runs threads (a server)
+        should not fork: ``forkserver`` starts them from a clean process instead."""
         if workers < 1 or chunk < 1:
             raise ValueError("workers and chunk must be at least 1")
         self.config = config
         self.workers = workers
         self._chunk = chunk
-        self._pool = ProcessPoolExecutor(workers, initializer=_start_worker, initargs=(config,))
+        context = multiprocessing.get_context(start_method) if start_method else None
+        self._pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker, initargs=(config,))
+
+    def warm_up(self) -> None:
+        """Start every worker and let it build its scanner, so the first real batch waits for neither."""
+        self.scan_many(["warm up"] * self.workers)
 
     def scan_many(self, texts: list[str], batch_size: int = 64) -> list[Masked]:
         """Mask each text; chunks of texts go to the workers, which run ``nlp.pipe`` over them."""

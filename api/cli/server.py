@@ -40,7 +40,7 @@ def serve(host: str | None = None, port: int | None = None, migrate_first: Migra
         background: list[Background] = [
             MaskingLoop(
                 cli.sessions, settings.scanner_config(),
-                batch_size=settings.pii_batch_size, interval=settings.pii_interval_seconds,
+                batch_size=settings.pii_batch_size, interval=settings.pii_interval_seconds, workers=settings.pii_workers,
             ),
         ]  # fmt: skip
         delivery = configured_delivery(settings)

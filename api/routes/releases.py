@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 
-from api.deps import PrincipalDep, SessionDep
+from api.deps import PrincipalDep, SessionDep, read_session
 from api.streaming import jsonl_response
 from catalog.core.config import ReleasePolicy
 from catalog.releases import service as releases
@@ -23,9 +23,12 @@ PolicyDep = Annotated[ReleasePolicy, Depends(release_policy)]
 
 @router.post("/datasets/{dataset_id}/releases", status_code=201)
 def cut_release(
-    dataset_id: uuid.UUID, body: ReleaseCreate, session: SessionDep, principal: PrincipalDep, policy: PolicyDep
+    dataset_id: uuid.UUID, body: ReleaseCreate, request: Request, session: SessionDep, principal: PrincipalDep,
+    policy: PolicyDep,
 ) -> ReleaseOut:
     """Cut an immutable release; 409 names every gate it fails (an admin may override, with a reason)."""
+    with read_session(request) as reading:  # text awaiting masking is refused before the write lock is taken
+        releases.refuse_unmasked(reading, principal=principal, dataset_id=dataset_id, data=body, policy=policy)
     return releases.cut_release(session, principal=principal, dataset_id=dataset_id, data=body, policy=policy)
 
 

@@ -1,5 +1,6 @@
 """Settings, read from the environment with the ``LABELTRAIL_`` prefix."""
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
@@ -94,6 +95,12 @@ class ReleasePolicy(BaseSettings):
     near_duplicate_threshold: float = Field(default=0.8, gt=0, le=1, description="MinHash Jaccard for near-duplicates")
 
 
+def default_pii_workers() -> int:
+    """Two scanning processes where there are two CPUs or more: NER is the slow part of masking,
+    and one more process leaves CPU to the server itself on a small machine."""
+    return min(2, os.cpu_count() or 1)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="LABELTRAIL_", env_file=".env", extra="ignore")
 
@@ -113,6 +120,10 @@ class Settings(BaseSettings):
     pii_mode: Literal["ner", "pattern"] | None = Field(default=None, description="overrides the configuration's mode")
     pii_batch_size: int = Field(default=500, ge=1)
     pii_interval_seconds: float = Field(default=2.0, gt=0)
+    pii_workers: int = Field(
+        default_factory=default_pii_workers, ge=1,
+        description="processes that scan for serve's masking loop (as pii mask --workers); 2, or 1 on one CPU",
+    )  # fmt: skip
     release: ReleasePolicy = Field(default_factory=ReleasePolicy, description="LABELTRAIL_RELEASE_* variables")
     lineage_namespace: str = Field(
         default="labeltrail://localhost", description="OpenLineage namespace of the catalog's datasets (scheme://authority)"

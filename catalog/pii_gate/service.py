@@ -44,10 +44,30 @@ def _scan_with(config: ScannerConfig, texts: list[str]) -> Sequence[Masked]:
 
 @dataclass(frozen=True)
 class MaskRun:
-    """What one batch did."""
+    """What one batch did (or, added up, a whole run): records and annotation revisions masked."""
 
     records: int
     findings: int
+    revisions: int = 0
+
+
+@dataclass(frozen=True)
+class Backlog:
+    """What awaits masking: records, and imported annotation revisions."""
+
+    records: int
+    revisions: int
+
+    @property
+    def total(self) -> int:
+        return self.records + self.revisions
+
+
+def backlog(session: Session) -> Backlog:
+    """Count what awaits masking (two counts over the ``mask_status`` indexes); a plain read."""
+    records = session.scalar(select(func.count()).select_from(RecordRow).where(pending()))
+    revisions = session.scalar(select(func.count()).select_from(RevisionRow).where(RevisionRow.mask_status == PENDING))
+    return Backlog(records=records or 0, revisions=revisions or 0)
 
 
 def pending() -> ColumnElement[bool]:
@@ -138,12 +158,20 @@ def _announce(
     outbox.record(session, kind=outbox.Kind.MASKING, facts=facts, started_at=started)
 
 
+# Metadata the catalog defines as categories (``catalog.records.schemas.KNOWN_METADATA`` but the
+# subject's id): labels such as ``{"task_type": "sft"}``, not free text. spaCy tags short labels
+# as organisations and the like, so scanning them would mask the label and blind the profile.
+UNSCANNED_METADATA = frozenset({"task_type", "domain", "language", "split"})
+
+
 def free_texts(content: dict[str, Any], meta: dict[str, Any]) -> list[tuple[str, str]]:
     """Every free text of a record, each with its JSON Pointer (RFC 6901): message contents,
-    candidates, and every string in the metadata."""
+    candidates, and every string in the metadata but the categories in ``UNSCANNED_METADATA``,
+    which are kept as they are."""
     found = [(f"/messages/{n}/content", message["content"]) for n, message in enumerate(content["messages"])]
     found += [(f"/candidates/{n}", candidate) for n, candidate in enumerate(content.get("candidates") or [])]
-    return found + list(_strings(meta, "/metadata"))
+    scanned = {key: value for key, value in meta.items() if not (key in UNSCANNED_METADATA and isinstance(value, str))}
+    return found + list(_strings(scanned, "/metadata"))
 
 
 def _strings(value: Any, pointer: str) -> Iterator[tuple[str, str]]:

@@ -31,7 +31,11 @@ def fill_features(session: Session, release_id: uuid.UUID, schema: LabelSchema) 
 
 def _record_features(session: Session, release_id: uuid.UUID) -> None:
     meta, content = RecordRow.masked_meta, RecordRow.masked_content
-    findings = select(func.count()).where(PiiFindingRow.record_id == RecordRow.id).scalar_subquery()
+    findings = (  # the current findings: those of the detector that masked the record (a rescan keeps older ones)
+        select(func.count())
+        .where(PiiFindingRow.record_id == RecordRow.id, PiiFindingRow.detector_version == RecordRow.detector_version)
+        .scalar_subquery()
+    )
     session.execute(
         update(ReleaseRecordRow)
         .where(ReleaseRecordRow.release_id == release_id, ReleaseRecordRow.record_id == RecordRow.id)

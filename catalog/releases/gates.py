@@ -25,11 +25,7 @@ def evaluate(policy: ReleasePolicy, facts: ReleaseFacts) -> list[GateResult]:
     """The result of every gate the policy turns on."""
     results = []
     if policy.require_masked:
-        pending = facts.pending_records + facts.pending_labels
-        results.append(GateResult(
-            gate="masked", passed=pending == 0,
-            detail=f"{facts.pending_records} records and {facts.pending_labels} labels await PII masking",
-        ))  # fmt: skip
+        results.append(masking_gate(facts.pending_records, facts.pending_labels))
     if policy.require_guideline_version:
         results.append(GateResult(
             gate="guideline_version", passed=facts.labels_without_guideline == 0,
@@ -41,3 +37,11 @@ def evaluate(policy: ReleasePolicy, facts: ReleaseFacts) -> list[GateResult]:
             detail=f"{facts.contamination_share:.4f} of test records overlap train (at most {policy.max_contamination})",
         ))  # fmt: skip
     return results
+
+
+def masking_gate(pending_records: int, pending_labels: int) -> GateResult:
+    """No released record or label text still awaits the PII gate."""
+    return GateResult(
+        gate="masked", passed=pending_records + pending_labels == 0,
+        detail=f"{pending_records} records and {pending_labels} labels await PII masking",
+    )  # fmt: skip

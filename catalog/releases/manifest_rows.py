@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
-from catalog.core.models import MASKED, AnnotationRow, RecordRow, RevisionRow
+from catalog.core.models import MASKED, PENDING, AnnotationRow, RecordRow, RevisionRow
 from catalog.releases.manifest import LabelEntry, Leaf, masked_sha256
 from catalog.releases.schemas import SplitRatios
 from catalog.releases.splits import assign_split
@@ -50,6 +50,37 @@ def releasable_labels(
         entry = LabelEntry(annotation_id=annotation_id, revision_id=revision_id, sha256=sha256)
         by_record[record_id].append(ReleasedLabel(entry, record_id, mask_status == MASKED, guideline))
     return by_record
+
+
+def awaiting_masking(session: Session, dataset_id: uuid.UUID, statuses: Collection[str]) -> tuple[int, int]:
+    """What the masking gate would count, without reading the dataset: the active records still
+    pending, and the releasable labels (current revisions with a released status, on active
+    records) whose text is. Both start from the pending rows (the ``mask_status`` indexes), so
+    they cost what the backlog is, not what the dataset is."""
+    records = session.scalar(
+        select(func.count()).select_from(RecordRow)
+        .where(RecordRow.mask_status == PENDING, RecordRow.dataset_id == dataset_id, RecordRow.retired_at.is_(None))
+    )  # fmt: skip
+    waiting = (
+        select(RevisionRow.annotation_id)
+        .join(AnnotationRow, AnnotationRow.id == RevisionRow.annotation_id)
+        .where(RevisionRow.mask_status == PENDING, AnnotationRow.dataset_id == dataset_id)
+    )
+    latest = (
+        select(RevisionRow.annotation_id, func.max(RevisionRow.revision).label("revision"))
+        .where(RevisionRow.annotation_id.in_(waiting))
+        .group_by(RevisionRow.annotation_id)
+        .subquery()
+    )
+    labels = session.scalar(
+        select(func.count())
+        .select_from(RevisionRow)
+        .join(latest, and_(RevisionRow.annotation_id == latest.c.annotation_id, RevisionRow.revision == latest.c.revision))
+        .join(AnnotationRow, AnnotationRow.id == RevisionRow.annotation_id)
+        .join(RecordRow, RecordRow.id == AnnotationRow.record_id)
+        .where(RevisionRow.mask_status == PENDING, RevisionRow.status.in_(list(statuses)), RecordRow.retired_at.is_(None))
+    )
+    return records or 0, labels or 0
 
 
 def leaves(

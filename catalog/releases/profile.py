@@ -8,7 +8,8 @@ released to most readers: the masked form.
 Categorical features: ``task_type``, ``domain``, ``language``, ``split`` per record; ``source``,
 ``annotator``, ``guideline_version`` per released annotation; ``label:<question>`` for label,
 rating (``label:<question>.<axis>``) and ranking (the top group) answers; ``pii_entity`` per
-finding. Numeric: ``prompt_length`` and ``turns`` per record, ``response_length`` per text answer.
+current finding (the masking detector's). Numeric: ``prompt_length`` and ``turns`` per record,
+``response_length`` per text answer.
 """
 
 import json
@@ -16,7 +17,7 @@ import uuid
 from collections import Counter, defaultdict
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from catalog.core.models import PiiFindingRow, PrincipalRow, ReleaseRecordRow, ReleaseRevisionRow, ReleaseRow
@@ -99,11 +100,19 @@ def _choices(question: str, kind: str | None, value: Any) -> list[tuple[str, str
 
 
 def _pii_entities(session, number, categorical) -> None:
-    """The findings of the released records that have some (a partial index holds only those)."""
+    """The current findings of the released records that have some (a partial index holds only
+    those): the findings of the detector that masked the record as released. A rescan leaves the
+    earlier detector's findings in place, as history; they are not counted."""
     grouped = (
         select(PiiFindingRow.entity_type, func.count())
         .select_from(ReleaseRecordRow)
-        .join(PiiFindingRow, PiiFindingRow.record_id == ReleaseRecordRow.record_id)
+        .join(
+            PiiFindingRow,
+            and_(
+                PiiFindingRow.record_id == ReleaseRecordRow.record_id,
+                PiiFindingRow.detector_version == ReleaseRecordRow.detector_version,
+            ),
+        )
         .where(ReleaseRecordRow.release_number == number, ReleaseRecordRow.pii_findings > 0)
         .group_by(PiiFindingRow.entity_type)
     )

@@ -30,9 +30,9 @@ from catalog.datasets.service import find_dataset_id, visible_dataset
 from catalog.releases import contamination, export, shift
 from catalog.releases.diff import changes
 from catalog.releases.features import fill_features
-from catalog.releases.gates import ReleaseFacts, evaluate
+from catalog.releases.gates import ReleaseFacts, evaluate, masking_gate
 from catalog.releases.manifest import Leaf, merkle_root
-from catalog.releases.manifest_rows import ReleasedLabel, leaves, releasable_labels
+from catalog.releases.manifest_rows import ReleasedLabel, awaiting_masking, leaves, releasable_labels
 from catalog.releases.profile import build_profile
 from catalog.releases.schemas import (
     ContaminationOut,
@@ -61,6 +61,7 @@ def cut_release(
     require(principal, Action.RELEASE_CREATE, dataset_id=dataset_id)
     if data.override is not None:
         require(principal, Action.RELEASE_OVERRIDE, dataset_id=dataset_id)
+    refuse_unmasked(session, principal=principal, dataset_id=dataset_id, data=data, policy=policy)
     _refuse_taken_tag(session, dataset_id, data.tag)
     benchmark_ids = [find_dataset_id(session, principal=principal, name=name) for name in data.benchmarks]
     labels = releasable_labels(session, dataset_id, [status.value for status in data.statuses])
@@ -86,6 +87,31 @@ def cut_release(
     _audit_cut(session, principal, row)
     _announce_cut(session, row, started)
     return _to_dto(row, {principal.id: principal.name})
+
+
+def refuse_unmasked(
+    session: Session, *, principal: Principal, dataset_id: uuid.UUID, data: ReleaseCreate, policy: ReleasePolicy
+) -> None:
+    """The masking gate, checked first and cheaply: refuse a release while text of the dataset
+    awaits the PII gate (unless the policy does not ask for it, or an admin overrides), with two
+    counts over the pending rows, before the manifest is read or anything is written.
+
+    :func:`cut_release` calls it before its work; the REST route calls it in a read transaction of
+    its own first, so that a client polling a release while records are masked never takes the
+    write lock (SQLite) nor spends the cut's work on a refusal. The refusal names the masking gate
+    only: the others are evaluated once it passes.
+    """
+    if not policy.require_masked or data.override is not None:
+        return
+    visible_dataset(session, principal, dataset_id)
+    require(principal, Action.RELEASE_CREATE, dataset_id=dataset_id)
+    _refuse_taken_tag(session, dataset_id, data.tag)
+    records, labels = awaiting_masking(session, dataset_id, [status.value for status in data.statuses])
+    if records or labels:
+        gate = masking_gate(records, labels)
+        raise ReleaseRefused(
+            f"release '{data.tag}' refused by its gates: {gate.gate}: {gate.detail}", {"gates": [gate.model_dump()]}
+        )
 
 
 def list_releases(session: Session, *, principal: Principal, dataset_id: uuid.UUID) -> list[ReleaseOut]:

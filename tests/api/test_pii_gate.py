@@ -8,6 +8,9 @@ from sqlalchemy import func, select
 
 from catalog.core.models import AuditEntryRow, PiiFindingRow, RecordRow
 from catalog.core.principal import Role
+from catalog.pii_gate.service import UNSCANNED_METADATA, free_texts
+from catalog.pii_gate.worker import mask_all
+from catalog.records.schemas import KNOWN_METADATA
 from pii import ScannerConfig, detector_version
 from tests.support.builders import FULL_SCHEMA, TEXT_SCHEMA, chat_record, pair_record
 
@@ -86,6 +89,30 @@ def test_findings_name_the_field_the_entity_the_raw_offsets_and_the_detector(ses
     }
     assert {f.detector_version for f in findings} == {record.detector_version}
     assert all(0 < f.score <= 1 and f.recognizer for f in findings)
+
+
+def test_the_catalogs_metadata_categories_are_not_scanned_other_metadata_is(sessions, steward, dataset):
+    """A scanner that masks every category word (as spaCy masks ``sft`` as an organisation) leaves
+    task_type, domain, language and split alone; the same words elsewhere are masked."""
+    words = ["sft", "support", "en", "train", "s-17"]
+    masking = ScannerConfig(mode="pattern", deny_lists={"PROJECT": words})
+    categories = {"task_type": "sft", "domain": "support", "language": "en", "split": "train"}
+    metadata = {**categories, "subject_id": "s-17", "note": "an sft run", "extra": {"domain": "support"}}
+    [record_id] = steward.records(dataset["id"], chat_record("Plain text.", metadata=metadata), masked=False)
+    assert mask_all(sessions, masking, batch_size=10).records == 1
+    with sessions() as session:
+        record = session.get(RecordRow, uuid.UUID(record_id))
+        fields = session.scalars(select(PiiFindingRow.field).where(PiiFindingRow.record_id == record.id)).all()
+    assert record.masked_meta == {
+        **categories, "subject_id": "<PROJECT>", "note": "an <PROJECT> run", "extra": {"domain": "<PROJECT>"},
+    }
+    assert sorted(fields) == ["/metadata/extra/domain", "/metadata/note", "/metadata/subject_id"]
+
+
+def test_only_string_categories_are_left_unscanned():
+    texts = free_texts({"messages": [{"role": "user", "content": "hi"}]}, {"task_type": "sft", "domain": ["a b"]})
+    assert texts == [("/messages/0/content", "hi"), ("/metadata/domain/0", "a b")]
+    assert UNSCANNED_METADATA == set(KNOWN_METADATA) - {"subject_id"}
 
 
 def test_each_masking_batch_is_audited_without_any_text(sessions, steward, dataset):

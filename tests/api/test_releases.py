@@ -2,11 +2,21 @@
 
 import hashlib
 import json
+import uuid
+from collections import Counter
 
 import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import event, func, select, update
 
+from api.app import create_app
+from catalog.core import audit_log, migrate
+from catalog.core.db import make_engine, make_sessionmaker
+from catalog.core.models import AuditEntryRow, PiiFindingRow, ReleaseRecordRow, RevisionRow
 from catalog.core.principal import Role
-from tests.support.builders import FULL_SCHEMA, TEXT_SCHEMA, chat_record
+from catalog.pii_gate.worker import mask_all
+from pii import ScannerConfig, detector_version
+from tests.support.builders import FULL_SCHEMA, TEXT_SCHEMA, Actors, chat_record
 
 
 @pytest.fixture
@@ -242,3 +252,103 @@ def test_the_profile_counts_the_pii_findings_of_released_records_only(steward):
     profile = steward.ok(steward.get(f"/api/v1/datasets/{dataset['id']}/releases/v1/profile"))
     assert profile["records"] == 2
     assert profile["categorical"]["pii_entity"] == {"EMAIL_ADDRESS": 2}
+
+
+def test_after_a_rescan_the_profile_counts_only_each_records_current_findings(actors, steward, sessions):
+    """The first detector finds emails and phone numbers; the second, after a rescan, emails only.
+    The old findings stay as history; a release's profile counts the new ones alone."""
+    dataset = steward.dataset("rescanned", TEXT_SCHEMA)
+    steward.records(
+        dataset["id"], chat_record("Mail jane.doe@example.com or call 212-555-0100"), chat_record("Write to bob@example.net"),
+        masked=False,
+    )  # fmt: skip
+    assert mask_all(sessions, ScannerConfig(mode="pattern"), batch_size=10).findings == 3
+    second = ScannerConfig(mode="pattern", entities=["EMAIL_ADDRESS"])
+    rescanned = mask_all(sessions, second, batch_size=10, dataset_id=uuid.UUID(dataset["id"]))
+    assert (rescanned.records, rescanned.findings) == (2, 2)
+    with sessions() as session:
+        kept = session.scalars(select(PiiFindingRow.detector_version)).all()
+    assert sorted(Counter(kept).values()) == [2, 3]  # both detectors' findings are kept
+    assert set(kept) == {detector_version(ScannerConfig(mode="pattern")), detector_version(second)}
+    steward.ok(cut(steward, {"dataset": dataset}), 201)
+    profile = steward.ok(steward.get(f"/api/v1/datasets/{dataset['id']}/releases/v1/profile"))
+    assert profile["categorical"]["pii_entity"] == {"EMAIL_ADDRESS": 2}
+    with sessions() as session:
+        per_record = session.scalars(select(ReleaseRecordRow.pii_findings)).all()
+    assert sorted(per_record) == [1, 1]
+
+
+def test_a_release_refused_for_text_awaiting_masking_reads_two_counts_and_writes_only_its_audit_entry(
+    steward, world, engine, sessions
+):
+    """A client polling a release while records are masked must not slow the masker: the refusal
+    comes from two counts (no manifest read or written), and only the refusal's audit entry is
+    written, as for every refused write."""
+    steward.records(world["dataset"]["id"], chat_record("Not masked yet"), masked=False)
+    with sessions() as session:
+        before = session.scalar(select(func.max(AuditEntryRow.seq)))
+    statements = recorded_statements(engine, lambda: cut(steward, world))
+    assert statements.pop() == 409
+    assert not any("release_records" in sql or "INTO releases" in sql for sql in statements)  # no manifest
+    written = [sql for sql in statements if sql.startswith(("INSERT", "UPDATE", "DELETE", "WITH"))]  # WITH: PostgreSQL's append
+    assert written and all("audit_" in sql for sql in written), written  # the refusal's entry, nothing else
+    with sessions() as session:
+        [entry] = session.scalars(select(AuditEntryRow).where(AuditEntryRow.seq > before)).all()
+    assert (entry.action, entry.outcome) == ("POST /api/v1/datasets/{dataset_id}/releases", "failed")
+    assert steward.ok(steward.get(releases_url(world))) == []
+
+
+def test_the_early_count_is_the_gates_a_pending_label_counts_only_if_it_would_be_released(steward, world, sessions):
+    """The draft answer is not released (statuses default to submitted): its pending text does not
+    hold the release back; the submitted answer's does."""
+    def pend(annotation: dict) -> None:
+        with sessions() as session, session.begin():
+            session.execute(
+                update(RevisionRow).where(RevisionRow.annotation_id == uuid.UUID(annotation["id"])).values(mask_status="pending")
+            )
+
+    pend(world["draft"])
+    steward.ok(cut(steward, world, tag="v1"), 201)
+    pend(world["submitted"])
+    refused = cut(steward, world, tag="v2")
+    assert refused.status_code == 409
+    assert refused.json()["error"]["details"]["gates"][0]["detail"] == "0 records and 1 labels await PII masking"
+
+
+def recorded_statements(engine, request) -> list:
+    """The SQL ``engine`` runs while ``request()`` is answered, and last the answer's status."""
+    statements: list = []
+
+    def seen(conn, cursor, statement, parameters, context, executemany):
+        statements.append(" ".join(statement.split()))
+
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        statements.append(request().status_code)
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    return statements
+
+
+def test_on_sqlite_the_refusal_takes_the_write_lock_only_to_write_its_audit_entry(tmp_path, settings):
+    """On a database file of its own, with real transactions: one BEGIN IMMEDIATE (the audit
+    entry's, after the refusal), where the request's own unit of work used to take the lock for
+    the whole cut."""
+    url = f"sqlite:///{tmp_path / 'gate.db'}"
+    migrate.upgrade(url)
+    engine = make_engine(url)
+    sessions = make_sessionmaker(engine, info=audit_log.session_info(audit_log.AuditContext(client="test"), None))
+    try:
+        with TestClient(create_app(settings.model_copy(update={"database_url": url}), sessions=sessions)) as client:
+            steward = Actors(sessions, client)(Role.DATA_STEWARD, "stew")
+            dataset = steward.dataset("gate", TEXT_SCHEMA)
+            steward.records(dataset["id"], chat_record("Not masked yet"), masked=False)
+            steward.get("/api/v1/me")  # the key's last use is stamped now, not during the refusal
+            statements = recorded_statements(engine, lambda: cut(steward, {"dataset": dataset}))
+    finally:
+        engine.dispose()
+    assert statements.pop() == 409
+    begins = [n for n, sql in enumerate(statements) if sql == "BEGIN IMMEDIATE"]
+    assert len(begins) == 1, statements
+    locked = statements[begins[0] + 1 :]  # the last transaction of the request (its commit is no statement)
+    assert locked and all("audit_" in sql for sql in locked), locked

@@ -1,7 +1,9 @@
 """`labeltrail pii mask`, `pii rescan` and `erase`, and the masking loop `serve` runs."""
 
+import os
 import time
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -11,6 +13,7 @@ from catalog.core.config import Settings
 from catalog.core.db import make_engine, make_sessionmaker
 from catalog.core.models import AuditEntryRow, RecordRow
 from catalog.core.principal import Role
+from catalog.pii_gate import worker
 from catalog.pii_gate.worker import MaskingLoop
 from pii import ScannerConfig, detector_version
 from tests.support.builders import TEXT_SCHEMA, Actors, chat_record
@@ -101,4 +104,55 @@ def test_the_serve_loop_masks_records_as_they_arrive(tmp_path, settings):
         loop.join(timeout=10)
         engine.dispose()
     assert {status for status, _ in statuses(sessions).values()} == {"masked"}
+    assert not loop.is_alive()
+
+
+class Recorded:
+    """Stands in for the worker's logger: keeps each event with its fields."""
+
+    def __init__(self):
+        self.events: list[tuple[str, dict]] = []
+
+    def info(self, event: str, **fields) -> None:
+        self.events.append((event, fields))
+
+    def exception(self, event: str, **fields) -> None:
+        self.events.append((event, fields))
+
+    def named(self, event: str) -> list[dict]:
+        return [fields for name, fields in self.events if name == event]
+
+
+@pytest.mark.slow
+def test_the_serve_loop_scans_in_worker_processes_and_logs_each_batch(tmp_path, settings, monkeypatch):
+    """Two scanning processes, as LABELTRAIL_PII_WORKERS asks; a log line per batch with the backlog and rate."""
+    url = f"sqlite:///{tmp_path / 'loop.db'}"
+    migrate.upgrade(url)
+    engine = make_engine(url)
+    sessions = make_sessionmaker(engine, info=audit_log.session_info(audit_log.AuditContext(client="test"), None))
+    add_pending(Actors(sessions, TestClient(create_app(settings, sessions=sessions))), count=5)
+    recorded = Recorded()
+    monkeypatch.setattr(worker, "log", recorded)
+    loop = MaskingLoop(sessions, ScannerConfig(mode="pattern"), batch_size=2, interval=0.05, workers=2)
+    loop.start()
+    try:
+        deadline = time.monotonic() + 120  # the fork server and its workers start fresh interpreters
+        while time.monotonic() < deadline and not recorded.named("masking_done"):
+            time.sleep(0.05)
+        processes = list(loop._scanner._pool._processes.values())  # kept between runs, until stopped
+    finally:
+        loop.stop()
+        loop.join(timeout=30)
+        engine.dispose()
+    assert {status for status, _ in statuses(sessions).values()} == {"masked"}
+    assert recorded.named("masking_workers_ready") == [{"workers": 2}]
+    [started] = recorded.named("masking_started")
+    assert (started["backlog_records"], started["workers"]) == (5, 2)
+    batches = recorded.named("masking_batch")
+    assert [(b["records"], b["backlog_records"]) for b in batches] == [(2, 3), (2, 1), (1, 0)]
+    assert all(b["per_second"] > 0 and b["findings"] == b["records"] for b in batches)
+    [done] = recorded.named("masking_done")
+    assert (done["records"], done["findings"]) == (5, 5)
+    assert len(processes) == 2 and os.getpid() not in {process.pid for process in processes}
+    assert not any(process.is_alive() for process in processes)  # stop() ended them
     assert not loop.is_alive()
