@@ -19,7 +19,7 @@ CHAIN_FUNCTION = "labeltrail_chain"  # chain_sha256, as SQLite sees it
 WRITER = "labeltrail_writer"
 
 UNAVAILABLE = "the database is unavailable; try again later"
-OUT_OF_SPACE = "the database is out of space; nothing was written"
+OUT_OF_SPACE = "the database is out of space"
 _SQLITE_FULL = 13
 
 
@@ -108,8 +108,20 @@ def unavailable(error: BaseException) -> str | None:
     the server is down or unreachable, a connection was lost, or it is out of space. None for
     anything else (a bug, a constraint, a lock not granted in time), which stays an internal error.
 
+    The error's causes count too: SQLite rolls the whole transaction back when it runs out of
+    space, so what reaches the caller is often the savepoint release that failed after it.
     The work rolled back with its transaction, so nothing of it was written and it can be retried.
     """
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if (reason := _unavailable(error)) is not None:
+            return reason
+        error = error.__cause__ or error.__context__
+    return None
+
+
+def _unavailable(error: BaseException) -> str | None:
     if not isinstance(error, DBAPIError):
         return None
     if error.connection_invalidated:  # SQLAlchemy saw a disconnect; the pool drops the connection
