@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException
 
 from api.audit_failures import record_failed_request
+from catalog.core.db import unavailable
 from catalog.core.errors import DomainError
 from catalog.core.logging import get_logger
 
@@ -88,6 +89,8 @@ async def internal_error(request: Request, exc: Exception) -> ErrorResponse:
     keep-alive connection, failing the client's next request on it too.
     """
     request_id = getattr(request.state, "request_id", str(uuid.uuid4()))
+    if (reason := unavailable(exc)) is not None:
+        return await database_unavailable(request, exc, reason, request_id)
     log.error("unhandled error", request_id=request_id, path=request.url.path, exc_info=exc)
     message = f"internal error (request id {request_id})"
     try:
@@ -95,3 +98,16 @@ async def internal_error(request: Request, exc: Exception) -> ErrorResponse:
     except Exception:  # noqa: BLE001 - the database may be what failed; the answer goes out regardless
         log.exception("failed request not audited", request_id=request_id)
     return ErrorResponse(error_body("INTERNAL", message), 500)
+
+
+async def database_unavailable(request: Request, exc: Exception, reason: str, request_id: str) -> ErrorResponse:
+    """A 503 for a database that is down, unreachable or out of space: the request's work rolled
+    back, nothing of it was written, and the same request can be sent again later. The failure is
+    audited as a 4xx is, when the database takes the entry."""
+    log.warning("database unavailable", request_id=request_id, path=request.url.path, reason=reason,
+                error=f"{type(exc).__name__}: {str(exc).splitlines()[0][:300]}")  # fmt: skip
+    try:
+        await record_failed_request(request, status=503, code="UNAVAILABLE", message=reason, action=None)
+    except Exception:  # noqa: BLE001 - the database is what failed; the answer goes out regardless
+        log.warning("failed request not audited: the database is unavailable", request_id=request_id)
+    return ErrorResponse(error_body("UNAVAILABLE", reason), 503, headers={"Retry-After": "5"})

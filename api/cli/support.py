@@ -7,12 +7,13 @@ from functools import cached_property
 from typing import Annotated
 
 import typer
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from catalog.access import service as principals
 from catalog.core import audit_log
 from catalog.core.config import Settings, get_settings
-from catalog.core.db import make_engine, make_sessionmaker, transaction
+from catalog.core.db import make_engine, make_sessionmaker, transaction, unavailable
 from catalog.core.errors import DomainError
 from catalog.core.principal import Principal
 
@@ -77,7 +78,8 @@ def command(actor_name: str = principals.SYSTEM_NAME, *, write: bool = True) -> 
     ``write=False`` for a command that only reads.
 
     A :class:`~catalog.core.errors.DomainError` ends the command with ``error: <message>`` on
-    stderr, after any note it carries, and exit code 2.
+    stderr, after any note it carries, and exit code 2; so does a database that is down,
+    unreachable or out of space (the command's open transaction rolled back).
     """
     try:
         with ExitStack() as stack:
@@ -86,6 +88,14 @@ def command(actor_name: str = principals.SYSTEM_NAME, *, write: bool = True) -> 
         for note in getattr(error, "__notes__", ()):  # a traceback shows any other error's notes
             typer.secho(note, err=True)
         fail(error)
+    except DBAPIError as error:
+        reason = unavailable(error)
+        if reason is None:
+            raise
+        for note in getattr(error, "__notes__", ()):  # what an import committed before it
+            typer.secho(note, err=True)
+        typer.secho(f"error: {reason}", err=True, fg=typer.colors.RED)
+        raise typer.Exit(2) from None
 
 
 def fail(error: DomainError) -> None:

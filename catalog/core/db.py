@@ -9,6 +9,7 @@ from contextlib import contextmanager
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from catalog.core.hashing import chain_sha256
@@ -16,6 +17,11 @@ from catalog.core.hashing import chain_sha256
 CHAIN_FUNCTION = "labeltrail_chain"  # chain_sha256, as SQLite sees it
 # The execution option that marks a connection's transactions as writing (see :func:`will_write`).
 WRITER = "labeltrail_writer"
+
+UNAVAILABLE = "the database is unavailable; try again later"
+OUT_OF_SPACE = "the database is out of space"
+_SQLITE_FULL = 13
+
 
 def normalise_url(url: str) -> str:
     """Point plain ``postgresql://`` URLs at the psycopg 3 driver."""
@@ -95,6 +101,45 @@ def make_engine(url: str, **kwargs) -> Engine:
         event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def unavailable(error: BaseException) -> str | None:
+    """What to tell a caller when ``error`` comes from the database's state, not from the work:
+    the server is down or unreachable, a connection was lost, or it is out of space. None for
+    anything else (a bug, a constraint, a lock not granted in time), which stays an internal error.
+
+    The error's causes count too: SQLite rolls the whole transaction back when it runs out of
+    space, so what reaches the caller is often the savepoint release that failed after it.
+    The work rolled back with its transaction, so nothing of it was written and it can be retried.
+    """
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if (reason := _unavailable(error)) is not None:
+            return reason
+        error = error.__cause__ or error.__context__
+    return None
+
+
+def _unavailable(error: BaseException) -> str | None:
+    if not isinstance(error, DBAPIError):
+        return None
+    if error.connection_invalidated:  # SQLAlchemy saw a disconnect; the pool drops the connection
+        return UNAVAILABLE
+    if not isinstance(error, OperationalError):
+        return None
+    cause = error.orig
+    if getattr(cause, "sqlite_errorcode", None) == _SQLITE_FULL or "database or disk is full" in str(cause):
+        return OUT_OF_SPACE
+    if type(cause).__module__.startswith("psycopg"):
+        state = getattr(cause, "sqlstate", None)
+        if state == "53100":  # disk_full
+            return OUT_OF_SPACE
+        # No state: the server never answered (refused, unreachable). 08: connection exceptions;
+        # 57P01-57P03: shut down, crashed, starting up; 53300: too many connections.
+        if state is None or state.startswith("08") or state in ("57P01", "57P02", "57P03", "53300"):
+            return UNAVAILABLE
+    return None
 
 
 def make_sessionmaker(bind, info: dict | None = None) -> sessionmaker[Session]:

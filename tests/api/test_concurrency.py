@@ -16,8 +16,9 @@ from sqlalchemy import func, select
 
 import catalog.datasets.service
 from catalog.core.db import transaction
-from catalog.core.models import AuditEntryRow
+from catalog.core.models import AuditEntryRow, ReleaseRow
 from catalog.core.principal import Role
+from catalog.verification.service import verify
 from tests.support.builders import TEXT_SCHEMA, chat_record
 from tests.support.live import http_client
 
@@ -70,7 +71,26 @@ def test_racing_edits_from_one_base_revision_make_one_200_and_the_rest_409(live,
     failed_before = audit_count(live.sessions, outcome="failed")
     assert Counter(all_at_once(racers, edit)) == {200: 1, 409: racers - 1}
     assert annotator.ok(annotator.get(path))["revision"] == 2
+    history = annotator.ok(annotator.get(f"{path}/history"))["revisions"]
+    assert [(r["revision"], r["kind"]) for r in history] == [(1, "create"), (2, "edit")]  # no fork, no lost edit
     assert audit_count(live.sessions, outcome="failed") == failed_before + racers - 1  # every lost race audited
+
+
+def test_two_releases_cut_at_once_are_numbered_apart_and_one_tag_is_taken_once(live, records):
+    steward = live.actors(Role.DATA_STEWARD)
+    dataset_id = steward.ok(steward.get("/api/v1/datasets"))["items"][0]["id"]
+    url = f"/api/v1/datasets/{dataset_id}/releases"
+
+    def cut(i: int) -> list[int]:  # two distinct tags, then the same one twice
+        return one_request(live.base_url, steward.key, "POST", url, {"tag": ["a", "b", "c", "c"][i]})
+
+    assert Counter(all_at_once(4, cut)) == {201: 3, 409: 1}
+    with transaction(live.sessions) as session:
+        made = session.execute(select(ReleaseRow.tag, ReleaseRow.number, ReleaseRow.root)).all()
+    assert sorted(tag for tag, _, _ in made) == ["a", "b", "c"]
+    assert len({number for _, number, _ in made}) == 3 and len({root for _, _, root in made}) == 1
+    with transaction(live.sessions) as session:
+        assert verify(session, live.settings.sealer()).releases == 3  # every cut verifies
 
 
 def test_concurrent_creates_on_different_records_all_succeed(live, records):
