@@ -80,8 +80,8 @@ def test_an_import_killed_mid_way_leaves_whole_batches_and_sync_finishes_it(live
     assert f"intact: {ITEMS} records, {ITEMS} annotations, {ITEMS} revisions" in verified.stdout
 
 
-PENDING_RECORDS = 4000
-MASK_BATCH = 20  # 200 masking runs, each an outbox row: the kill lands among them
+PENDING_RECORDS = 2000
+MASK_BATCH = 10  # 200 masking runs, each an outbox row: the kill lands among them
 
 
 def masking(sessions) -> tuple[int, int, int, int]:
