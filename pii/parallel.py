@@ -3,6 +3,9 @@
 import contextlib
 import gc
 import multiprocessing
+import multiprocessing.connection
+import os
+import threading
 from concurrent.futures import ProcessPoolExecutor
 from types import TracebackType
 
@@ -60,9 +63,24 @@ class ParallelScanner:
 def _start_worker(config: ScannerConfig) -> None:
     global _config
     _config = config
+    _exit_with_parent()
     with contextlib.suppress(Exception):  # the first scan raises it again, where the caller sees it
         get_scanner(config)
     gc.freeze()  # the model and the recognizers live as long as the worker: the collector can skip them
+
+
+def _exit_with_parent() -> None:
+    """End this worker when the process that started it dies, however it dies. A pool's workers
+    wait on their task queue and would outlive a parent killed with SIGKILL, holding a model each."""
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        multiprocessing.connection.wait([parent.sentinel])  # readable once the parent is gone
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
 def _scan_chunk(texts: list[str], batch_size: int) -> list[Masked]:

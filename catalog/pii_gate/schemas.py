@@ -8,3 +8,7 @@ class MaskingBacklog(BaseModel):
 
     pending_records: int
     pending_revisions: int
+
+    @property
+    def total(self) -> int:
+        return self.pending_records + self.pending_revisions

@@ -51,25 +51,6 @@ class MaskRun:
     revisions: int = 0
 
 
-@dataclass(frozen=True)
-class Backlog:
-    """What awaits masking: records, and imported annotation revisions."""
-
-    records: int
-    revisions: int
-
-    @property
-    def total(self) -> int:
-        return self.records + self.revisions
-
-
-def backlog(session: Session) -> Backlog:
-    """Count what awaits masking (two counts over the ``mask_status`` indexes); a plain read."""
-    records = session.scalar(select(func.count()).select_from(RecordRow).where(pending()))
-    revisions = session.scalar(select(func.count()).select_from(RevisionRow).where(RevisionRow.mask_status == PENDING))
-    return Backlog(records=records or 0, revisions=revisions or 0)
-
-
 def pending() -> ColumnElement[bool]:
     """Records no role without ``read_raw`` can see yet."""
     return RecordRow.mask_status == PENDING

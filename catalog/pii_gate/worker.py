@@ -192,7 +192,7 @@ class MaskingLoop(threading.Thread):
             waiting = backlog(session)
         if waiting.total == 0:  # nothing to do: no write transaction, no lock taken
             return
-        log.info("masking_started", backlog_records=waiting.records, backlog_revisions=waiting.revisions,
+        log.info("masking_started", backlog_records=waiting.pending_records, backlog_revisions=waiting.pending_revisions,
                  workers=self._workers)  # fmt: skip
         started = last = time.perf_counter()
 
@@ -203,7 +203,7 @@ class MaskingLoop(threading.Thread):
                 left = backlog(session)
             log.info(
                 "masking_batch", records=run.records, revisions=run.revisions, findings=run.findings,
-                backlog_records=left.records, backlog_revisions=left.revisions, seconds=round(now - last, 2),
+                backlog_records=left.pending_records, backlog_revisions=left.pending_revisions, seconds=round(now - last, 2),
                 per_second=round((run.records + run.revisions) / max(now - last, 1e-9), 1),
             )  # fmt: skip
             last = now

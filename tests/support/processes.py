@@ -63,6 +63,43 @@ def wait_for(condition: Callable[[], object], what: str, timeout: float = DEADLI
         time.sleep(every)
 
 
+def descendants(pid: int) -> set[int]:
+    """The processes below ``pid`` (children, theirs, ...), read from /proc."""
+    children: dict[int, set[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and (parent := _parent_of(int(entry.name))) is not None:
+            children.setdefault(parent, set()).add(int(entry.name))
+    found, todo = set(), [pid]
+    while todo:
+        below = children.get(todo.pop(), set()) - found
+        found |= below
+        todo += below
+    return found
+
+
+def living(pids: set[int]) -> set[int]:
+    """Those of ``pids`` still running (a zombie, dead but not reaped, is not)."""
+    return {pid for pid in pids if _state_of(pid) not in (None, "Z")}
+
+
+def _stat(pid: int) -> list[str] | None:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rsplit(")", 1)[1].split()  # after the command name, which may hold spaces and ')'
+
+
+def _parent_of(pid: int) -> int | None:
+    fields = _stat(pid)
+    return int(fields[1]) if fields else None
+
+
+def _state_of(pid: int) -> str | None:
+    fields = _stat(pid)
+    return fields[0] if fields else None
+
+
 def release_together(go: Path) -> None:
     """Let every process waiting on ``go`` (see :data:`WAIT_FOR_GO`) start at once."""
     go.write_text("go")

@@ -26,7 +26,7 @@ from lineage.delivery import waiting
 from tests.support.builders import TEXT_SCHEMA
 from tests.support.importing import alpaca, import_file, write_lines
 from tests.support.live import run_cli
-from tests.support.processes import finish, start_cli, wait_for
+from tests.support.processes import descendants, finish, living, start_cli, wait_for
 from tests.support.receiver import receiving
 
 pytestmark = pytest.mark.slow
@@ -115,9 +115,11 @@ def test_serve_killed_while_masking_and_delivering_resumes_without_doubles_or_lo
         server = start_cli(live.settings, "serve", "--port", str(free_port()), **env)
         wait_for(lambda: (receiver.held.is_set() and masking(live.sessions)[0] > 0) or server.poll() is not None,
                  "a masked batch and an event sent")  # fmt: skip
+        scanners = descendants(server.pid)  # the masking workers, and the fork server that started them
         server.send_signal(signal.SIGKILL)
         code, _out, err = finish(server)
         assert code == -signal.SIGKILL, f"serve ended before it was killed: {code} {err[-2000:]}"
+        assert scanners and wait_for(lambda: not living(scanners), "the masking workers to end with their server")
         killed_at = masking(live.sessions)
         assert 0 < killed_at[0] < PENDING_RECORDS  # killed mid-way through masking
         with transaction(live.sessions, write=True) as session:  # the killed server's lease on its row runs out
