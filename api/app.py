@@ -7,6 +7,7 @@ import uuid
 import structlog
 from fastapi import FastAPI, Request
 
+from api.body import BodyGate
 from api.deps import API_PREFIX
 from api.errors import install_error_handlers, internal_error
 from api.graphql.schema import graphql_router
@@ -45,6 +46,7 @@ def create_app(settings: Settings | None = None, sessions=None) -> FastAPI:
     if app.state.sealer is None:
         log.warning("audit_unsealed", hint="set LABELTRAIL_AUDIT_SEAL_KEY so the audit chain is sealed")
     install_error_handlers(app)
+    app.add_middleware(BodyGate, settings=settings)  # inside the request log, which adds the request id
 
     @app.middleware("http")
     async def request_log(request: Request, call_next):

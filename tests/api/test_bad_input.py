@@ -1,0 +1,183 @@
+"""Bad input, REST and GraphQL: each gets a 4xx naming the problem, in the error body every
+error has, and leaves nothing written but the audit entry of a refused write.
+
+One world per module and backend: a steward, a reader without import rights and one dataset;
+each test runs in a savepoint over it. The limits are set small so that going past them is cheap.
+"""
+
+import json
+from dataclasses import dataclass, replace
+
+import pytest
+from sqlalchemy import func, select
+
+from catalog.core.models import (
+    AnnotationRow,
+    AuditEntryRow,
+    DatasetRow,
+    GuidelineRow,
+    LineageEventRow,
+    OutboxRow,
+    RecordRow,
+)
+from catalog.core.principal import Role
+from tests.conftest import suite_settings
+from tests.support.builders import TEXT_SCHEMA, Caller, undone
+
+MAX_BODY = 64 * 1024
+MAX_LINE = 4 * 1024
+MAX_DEPTH = 16
+LIMITS = {"max_body_bytes": MAX_BODY, "import_max_line_bytes": MAX_LINE, "max_json_depth": MAX_DEPTH}
+
+
+def small_limits():
+    return suite_settings().model_copy(update=LIMITS)
+
+
+@pytest.fixture(scope="module")
+def module_settings():
+    return small_limits()
+
+
+@pytest.fixture
+def settings():
+    return small_limits()
+
+
+@dataclass
+class World:
+    steward: Caller
+    dataset: dict
+    record_id: str
+
+
+@pytest.fixture(scope="module")
+def world(module_actors) -> World:
+    steward = module_actors(Role.DATA_STEWARD, "steward")
+    dataset = steward.dataset("bad", TEXT_SCHEMA)
+    [record_id] = steward.records(dataset["id"], {"messages": [{"role": "user", "content": "hi"}]})
+    return World(steward, dataset, record_id)
+
+
+@pytest.fixture
+def sessions(module_sessions, world):
+    with undone(module_sessions):
+        yield module_sessions
+
+
+@pytest.fixture
+def steward(world, client) -> Caller:
+    return replace(world.steward, client=client)
+
+
+_COUNTED = (DatasetRow, GuidelineRow, RecordRow, AnnotationRow, LineageEventRow, OutboxRow)
+
+
+def written(session) -> dict[str, int]:
+    """What the catalog holds, and the audit entries that are not failures."""
+    counts = {model.__tablename__: session.scalar(select(func.count()).select_from(model)) for model in _COUNTED}
+    counts["audit ok"] = session.scalar(select(func.count()).where(AuditEntryRow.outcome == "ok"))
+    return counts
+
+
+@pytest.fixture
+def unchanged(session):
+    """Asserts, after the test, that nothing was written but failure entries."""
+    before = written(session)
+    yield
+    session.expire_all()
+    assert written(session) == before
+
+
+def refused(response, status: int, code: str, *words: str) -> dict:
+    assert response.status_code == status, response.text
+    error = response.json()["error"]
+    assert error["code"] == code, error
+    for word in words:
+        assert word in error["message"], error
+    return error
+
+
+# --- the body gate: size, type, encoding, syntax, nesting, REST and GraphQL ---------------------
+
+DEEP = '{"a":' * 10_000 + "1" + "}" * 10_000
+JUST_TOO_DEEP = "[" * (MAX_DEPTH + 1) + "]" * (MAX_DEPTH + 1)
+
+
+def dataset_body(description: str = "") -> str:
+    return json.dumps({"name": "new", "label_schema": TEXT_SCHEMA, "description": description})
+
+
+def graphql_body(variables: str = "{}") -> str:
+    return '{"query": "query($v: JSON) { me { name } }", "variables": {"v": ' + variables + "}}"
+
+
+BODIES = {
+    "rest": ("/api/v1/datasets", dataset_body),
+    "graphql": ("/graphql", lambda text="": graphql_body(json.dumps(text))),
+}
+
+
+def post_raw(caller, path: str, body, content_type: str | None = "application/json", headers: dict | None = None):
+    sent = {**caller.headers, **(headers or {})}
+    if content_type is not None:
+        sent["content-type"] = content_type
+    return caller.client.post(path, content=body, headers=sent)
+
+
+@pytest.mark.parametrize("api", ["rest", "graphql"])
+@pytest.mark.parametrize(
+    ("body", "code", "words"),
+    [
+        pytest.param(lambda ok: ok()[:-3], "BAD_REQUEST", ["not valid JSON", "line 1"], id="malformed"),
+        pytest.param(lambda ok: ok().encode().replace(b'"query"', b'"q\xffuery"').replace(b'"name"', b'"n\xffame"'),
+                     "BAD_REQUEST", ["not valid UTF-8", "\\xff"], id="invalid-utf8"),
+        pytest.param(lambda ok: ok()[:-1] + ', "x": ' + DEEP + "}", "BAD_REQUEST", [f"deeper than {MAX_DEPTH}"],
+                     id="nested-10000"),
+        pytest.param(lambda ok: ok()[:-1] + ', "x": ' + JUST_TOO_DEEP + "}", "BAD_REQUEST",
+                     [f"deeper than {MAX_DEPTH}"], id="nested-just-too-deep"),
+    ],
+)  # fmt: skip
+def test_a_body_that_is_not_json_is_400_naming_why(steward, unchanged, api, body, code, words):
+    path, ok = BODIES[api]
+    refused(post_raw(steward, path, body(ok)), 400, code, *words)
+
+
+@pytest.mark.parametrize("api", ["rest", "graphql"])
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", None])
+def test_a_body_not_declared_json_is_415(steward, unchanged, api, content_type):
+    path, ok = BODIES[api]
+    refused(post_raw(steward, path, ok(), content_type), 415, "UNSUPPORTED_MEDIA_TYPE", "application/json")
+
+
+@pytest.mark.parametrize("api", ["rest", "graphql"])
+def test_a_json_body_with_parameters_or_a_json_suffix_is_json(steward, api):
+    path, ok = BODIES[api]
+    assert post_raw(steward, path, ok(), "application/json; charset=utf-8").status_code in (200, 201)
+
+
+@pytest.mark.parametrize("api", ["rest", "graphql"])
+@pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
+def test_a_body_over_the_limit_is_413(steward, unchanged, api, chunked):
+    path, ok = BODIES[api]
+    body = ok("x" * MAX_BODY).encode()
+    content = (body[i : i + 4096] for i in range(0, len(body), 4096)) if chunked else body
+    error = refused(post_raw(steward, path, content), 413, "PAYLOAD_TOO_LARGE", f"{MAX_BODY:,} bytes")
+    assert "LABELTRAIL_MAX_BODY_BYTES" in error["message"]
+
+
+@pytest.mark.parametrize("api", ["rest", "graphql"])
+def test_a_body_just_under_the_limit_is_read(steward, api):
+    path, ok = BODIES[api]
+    body = ok("x" * (MAX_BODY - 200))
+    assert len(body.encode()) <= MAX_BODY
+    assert post_raw(steward, path, body).status_code in (200, 201)
+
+
+def test_the_default_body_limit_is_a_few_megabytes():
+    assert 1024**2 <= suite_settings().max_body_bytes <= 16 * 1024**2
+
+
+def test_a_gate_refusal_keeps_the_request_id(steward):
+    response = post_raw(steward, "/api/v1/datasets", "{", headers={"x-request-id": "bad-1"})
+    assert response.status_code == 400 and response.headers["x-request-id"] == "bad-1"
