@@ -15,8 +15,8 @@ from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDept
 
 class OperationNamed(SchemaExtension):
     """A document holding several operations runs only the one ``operationName`` names, as the
-    GraphQL spec requires (strawberry would run the first). Without one, it is refused; a name
-    that matches no operation is refused too."""
+    GraphQL spec requires (strawberry would run the first). Without one, it is refused
+    (``INVALID_INPUT``); a name that matches no operation is a 400 already, from strawberry."""
 
     def on_validate(self) -> Iterator[None]:
         context = self.execution_context

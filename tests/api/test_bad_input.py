@@ -181,3 +181,39 @@ def test_the_default_body_limit_is_a_few_megabytes():
 def test_a_gate_refusal_keeps_the_request_id(steward):
     response = post_raw(steward, "/api/v1/datasets", "{", headers={"x-request-id": "bad-1"})
     assert response.status_code == 400 and response.headers["x-request-id"] == "bad-1"
+
+
+# --- GraphQL: a document of several operations names the one to run -----------------------------
+
+TWO_OPERATIONS = "query A { me { name } } query B { me { id } }"
+
+
+def post_graphql(caller, body: dict):
+    return caller.client.post("/graphql", json=body, headers=caller.headers)
+
+
+def test_two_operations_without_an_operation_name_run_nothing(steward):
+    response = post_graphql(steward, {"query": TWO_OPERATIONS})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["data"] is None
+    [error] = body["errors"]
+    assert error["extensions"]["code"] == "INVALID_INPUT" and "operationName" in error["message"]
+
+
+def test_two_mutations_without_an_operation_name_write_nothing_and_are_audited(steward, session, unchanged):
+    mutation = 'mutation M%d { createDataset(input: {name: "m%d", labelSchema: {questions: []}}) { id } }'
+    response = post_graphql(steward, {"query": f"{mutation % (1, 1)} {mutation % (2, 2)}"})
+    assert response.json()["data"] is None and "operationName" in response.json()["errors"][0]["message"]
+    entry = session.scalars(select(AuditEntryRow).order_by(AuditEntryRow.seq.desc()).limit(1)).one()
+    assert (entry.outcome, entry.action) == ("failed", "graphql:mutation")
+
+
+def test_the_named_operation_is_the_one_that_runs(steward):
+    response = post_graphql(steward, {"query": TWO_OPERATIONS, "operationName": "B"})
+    assert response.json() == {"data": {"me": {"id": str(steward.principal.id)}}}
+
+
+def test_an_operation_name_that_names_no_operation_is_refused(steward):
+    response = post_graphql(steward, {"query": TWO_OPERATIONS, "operationName": "C"})
+    refused(response, 400, "BAD_REQUEST", 'Unknown operation named "C"')
