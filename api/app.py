@@ -5,10 +5,10 @@ import time
 import uuid
 
 import structlog
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 
 from api.body import BodyGate
-from api.deps import API_PREFIX
+from api.deps import API_PREFIX, no_nul_in_parameters
 from api.errors import install_error_handlers, internal_error
 from api.graphql.schema import graphql_router
 from api.routes import (
@@ -37,7 +37,7 @@ def create_app(settings: Settings | None = None, sessions=None) -> FastAPI:
     """Build the app. Tests pass ``sessions`` bound to their own connection."""
     settings = settings or get_settings()
     configure_logging(settings.log_level, settings.log_json)
-    app = FastAPI(title="labeltrail", version="0.1.0")
+    app = FastAPI(title="labeltrail", version="0.1.0", dependencies=[Depends(no_nul_in_parameters)])
     app.state.settings = settings
     app.state.sessions = sessions or make_sessionmaker(make_engine(settings.database_url))
     app.state.sealer = settings.sealer()

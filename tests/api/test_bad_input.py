@@ -47,6 +47,7 @@ def settings():
 @dataclass
 class World:
     steward: Caller
+    admin: Caller
     dataset: dict
     record_id: str
 
@@ -56,7 +57,7 @@ def world(module_actors) -> World:
     steward = module_actors(Role.DATA_STEWARD, "steward")
     dataset = steward.dataset("bad", TEXT_SCHEMA)
     [record_id] = steward.records(dataset["id"], {"messages": [{"role": "user", "content": "hi"}]})
-    return World(steward, dataset, record_id)
+    return World(steward, module_actors(Role.ADMIN, "admin"), dataset, record_id)
 
 
 @pytest.fixture
@@ -217,3 +218,82 @@ def test_the_named_operation_is_the_one_that_runs(steward):
 def test_an_operation_name_that_names_no_operation_is_refused(steward):
     response = post_graphql(steward, {"query": TWO_OPERATIONS, "operationName": "C"})
     refused(response, 400, "BAD_REQUEST", 'Unknown operation named "C"')
+
+
+# --- NUL in any text: bodies, free-form JSON, parameters, GraphQL, lineage events ---------------
+
+NUL = "\u0000"
+
+
+def chat(content: str = "hi", **fields) -> dict:
+    return {"messages": [{"role": "user", "content": content}], **fields}
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "where"),
+    [
+        ("/api/v1/datasets/{dataset}/records", {"records": [chat(f"a{NUL}b")]}, "body.records.0.messages.0.content"),
+        ("/api/v1/datasets/{dataset}/records", {"records": [chat(metadata={"note": f"x{NUL}"})]},
+         "body.records.0.metadata"),
+        ("/api/v1/datasets/{dataset}/records", {"records": [chat(metadata={f"k{NUL}": "x"})]},
+         "body.records.0.metadata"),
+        ("/api/v1/datasets/{dataset}/records", {"records": [chat(external_id=NUL)]}, "body.records.0.external_id"),
+        ("/api/v1/datasets/{dataset}/guidelines", {"text": f"Be kind.{NUL}"}, "body.text"),
+        ("/api/v1/datasets", {"name": "n", "label_schema": TEXT_SCHEMA, "description": NUL}, "body.description"),
+        ("/api/v1/datasets", {"name": "n", "label_schema": TEXT_SCHEMA, "origin": {"source": NUL}},
+         "body.origin.source"),
+        ("/api/v1/datasets",
+         {"name": "n", "label_schema": {"questions": [{"name": "q", "kind": "text", "description": NUL}]}},
+         "body.label_schema"),
+        ("/api/v1/records/{record}/annotations", {"question": "response", "value": f"a{NUL}"}, "body.value"),
+        ("/api/v1/records/{record}/retire", {"reason": NUL}, "body.reason"),
+        ("/api/v1/annotations/{record}/reviews", {"base_revision": 1, "decision": "accept", "comment": NUL},
+         "body.comment"),
+    ],
+)  # fmt: skip
+def test_nul_in_a_body_is_422_naming_the_field(world, steward, unchanged, path, body, where):
+    url = path.format(dataset=world.dataset["id"], record=world.record_id)
+    error = refused(steward.post(url, body), 422, "INVALID_INPUT", where, "NUL")
+    assert error["details"][0]["location"] == where
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "where"),
+    [
+        ("GET", "/api/v1/audit?actor=a%00b", "query.actor"),
+        ("GET", "/api/v1/models/a%00b", "path.name"),
+        ("GET", "/api/v1/impact?annotator=%00", "query.annotator"),
+        ("POST", "/api/v1/datasets/{dataset}/imports?format=alpaca&question=%00", "query.question"),
+        ("POST", "/api/v1/datasets/{dataset}/imports?format=alpaca&file_name=a%00.jsonl", "query.file_name"),
+        ("DELETE", "/api/v1/subjects/s1?reason=gone%00", "query.reason"),
+    ],
+)
+def test_nul_in_a_parameter_is_422_naming_it(world, steward, unchanged, method, url, where):
+    body = b'{"instruction": "x", "output": "y"}\n' if method == "POST" else None
+    response = steward.client.request(method, url.format(dataset=world.dataset["id"]), content=body,
+                                      headers=steward.headers)  # fmt: skip
+    refused(response, 422, "INVALID_INPUT", where, "NUL")
+
+
+GUIDELINE = "mutation($id: UUID!, $text: String!) { addGuideline(datasetId: $id, input: {text: $text}) { version } }"
+
+
+def test_nul_in_graphql_variables_and_literals_is_invalid_input(world, steward, unchanged):
+    for query, variables in (
+        (GUIDELINE, {"id": world.dataset["id"], "text": f"a{NUL}b"}),
+        ('mutation($id: UUID!) { addGuideline(datasetId: $id, input: {text: "a\\u0000b"}) { version } }',
+         {"id": world.dataset["id"]}),
+    ):  # fmt: skip
+        body = post_graphql(steward, {"query": query, "variables": variables}).json()
+        [error] = body["errors"]
+        assert error["extensions"]["code"] == "INVALID_INPUT" and "NUL" in error["message"], error
+
+
+def test_nul_in_a_lineage_event_is_400_naming_where(world, client, unchanged):
+    admin = replace(world.admin, client=client)
+    event = {
+        "eventType": "START", "eventTime": "2026-01-01T00:00:00Z", "producer": "https://example.com/p",
+        "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
+        "run": {"runId": "01900000-0000-7000-8000-000000000000"}, "job": {"namespace": "ns", "name": f"j{NUL}"},
+    }  # fmt: skip
+    refused(admin.post("/api/v1/lineage", event), 400, "INVALID_EVENT", "job.name", "NUL")
