@@ -150,7 +150,10 @@ def no_nul_in_parameters(request: Request) -> None:
         raise RequestValidationError(found)
 
 
-def page_limit(request: Request, limit: Annotated[int | None, Query(ge=1)] = None) -> int:
+INT32_MAX = 2**31 - 1  # GraphQL's Int: the largest number either API takes as a count or version
+
+
+def page_limit(request: Request, limit: Annotated[int | None, Query(ge=1, le=INT32_MAX)] = None) -> int:
     return page_size(request.app.state.settings, limit)
 
 

@@ -5,6 +5,7 @@ One world per module and backend: a steward, a reader without import rights and 
 each test runs in a savepoint over it. The limits are set small so that going past them is cheap.
 """
 
+import base64
 import json
 from dataclasses import dataclass, replace
 
@@ -297,3 +298,101 @@ def test_nul_in_a_lineage_event_is_400_naming_where(world, client, unchanged):
         "run": {"runId": "01900000-0000-7000-8000-000000000000"}, "job": {"namespace": "ns", "name": f"j{NUL}"},
     }  # fmt: skip
     refused(admin.post("/api/v1/lineage", event), 400, "INVALID_EVENT", "job.name", "NUL")
+
+
+# --- numbers out of range: limits, versions, timestamps ----------------------------------------
+
+LISTS = ["/api/v1/datasets", "/api/v1/datasets/{dataset}/records", "/api/v1/audit"]
+
+
+@pytest.mark.parametrize("path", LISTS)
+@pytest.mark.parametrize("limit", ["0", "-1", "-9223372036854775809", "2147483648", "99999999999999999999999", "1.5", "x"])
+def test_a_limit_out_of_range_is_422_naming_it(world, client, path, limit):
+    admin = replace(world.admin, client=client)
+    response = admin.get(path.format(dataset=world.dataset["id"]), params={"limit": limit})
+    refused(response, 422, "INVALID_INPUT", "query.limit")
+
+
+@pytest.mark.parametrize("path", LISTS)
+def test_a_limit_above_the_page_size_is_capped(world, client, path):
+    admin = replace(world.admin, client=client)
+    assert admin.get(path.format(dataset=world.dataset["id"]), params={"limit": 2147483647}).status_code == 200
+
+
+@pytest.mark.parametrize("value", ["-15527549", "0", "1700000000", "1.7e9", " 12 "])
+@pytest.mark.parametrize("name", ["since", "until"])
+def test_an_audit_time_that_is_a_number_is_422(world, client, name, value):
+    admin = replace(world.admin, client=client)
+    for path in ("/api/v1/audit", "/api/v1/audit/export"):
+        refused(admin.get(path, params={name: value}), 422, "INVALID_INPUT", name, "ISO 8601")
+
+
+def test_an_audit_time_without_a_timezone_is_422(world, client):
+    admin = replace(world.admin, client=client)
+    refused(admin.get("/api/v1/audit", params={"since": "2026-01-01T00:00:00"}), 422, "INVALID_INPUT", "since")
+    assert admin.get("/api/v1/audit", params={"since": "2026-01-01T00:00:00Z"}).status_code == 200
+
+
+def test_graphql_refuses_a_number_for_an_audit_time(world, client):
+    admin = replace(world.admin, client=client)
+    query = "query($s: DateTime) { auditEntries(input: {since: $s}) { edges { cursor } } }"
+    for value in (-15527549, "-15527549"):
+        body = post_graphql(admin, {"query": query, "variables": {"s": value}}).json()
+        assert body["errors"][0]["extensions"]["code"] == "INVALID_INPUT", body
+
+
+@pytest.mark.parametrize("version", ["0", "-1", "2147483648", "99999999999999999999"])
+def test_a_guideline_version_out_of_range_is_422(world, client, version):
+    admin = replace(world.admin, client=client)
+    refused(admin.get("/api/v1/impact", params={"guideline_version": version}), 422, "INVALID_INPUT",
+            "query.guideline_version")  # fmt: skip
+
+
+@pytest.mark.parametrize("first", [0, -1, 2147483648])
+def test_graphql_refuses_a_first_out_of_range(steward, first):
+    body = post_graphql(steward, {"query": "query($f: Int) { datasets(first: $f) { edges { cursor } } }",
+                                  "variables": {"f": first}}).json()  # fmt: skip
+    assert body["errors"][0]["extensions"]["code"] == "INVALID_INPUT", body
+
+
+# --- cursors: garbage and overflow, every paged list --------------------------------------------
+
+
+def token(*payload) -> str:
+    return base64.urlsafe_b64encode(json.dumps(payload).encode()).decode().rstrip("=")
+
+
+def cursors(scope: str) -> list[str]:
+    return [
+        "9223372036854775808", "99999999999999999999999", "-1", "x", "%", "\u00e9", "=" * 3000, "[[[[",
+        token(1, "audit", "", 2**63), token(1, "audit", "", -1), token(1, "audit", "", 1e300),
+        token(1, "datasets", "", "zz" * 16), token(1, "records", scope, "0" * 31), token(1, "records", scope),
+        token(2, "datasets", "", "0" * 32), token(*([1] * 5000)), base64.urlsafe_b64encode(b"\xff\xfe").decode(),
+        base64.urlsafe_b64encode(b"[" * 100_000).decode()[:2048],
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("path", LISTS)
+def test_a_bad_cursor_is_422_naming_it_on_every_list(world, client, path):
+    admin = replace(world.admin, client=client)
+    for cursor in cursors(world.dataset["id"]):
+        response = admin.get(path.format(dataset=world.dataset["id"]), params={"cursor": cursor})
+        error = refused(response, 422, "INVALID_INPUT", "invalid cursor")
+        assert error["details"] == {"cursor": cursor}
+
+
+GRAPHQL_LISTS = [
+    "query($a: String) { datasets(after: $a) { edges { cursor } } }",
+    "query($a: String, $d: UUID!) { dataset(id: $d) { records(after: $a) { edges { cursor } } } }",
+    "query($a: String) { auditEntries(after: $a) { edges { cursor } } }",
+]
+
+
+@pytest.mark.parametrize("query", GRAPHQL_LISTS)
+def test_a_bad_cursor_is_invalid_input_in_graphql(world, client, query):
+    admin = replace(world.admin, client=client)
+    for cursor in cursors(world.dataset["id"]):
+        variables = {"a": cursor, **({"d": world.dataset["id"]} if "$d" in query else {})}
+        body = post_graphql(admin, {"query": query, "variables": variables}).json()
+        [error] = body["errors"]
+        assert error["extensions"]["code"] == "INVALID_INPUT" and "invalid cursor" in error["message"], body
