@@ -15,7 +15,12 @@ NUL_PROBLEM = "must not contain NUL (\\u0000)"
 
 
 class BadJson(InvalidInput):
-    """Bytes that are not one readable JSON document: the message says why."""
+    """Bytes that are not one readable JSON document: the message says why, ``kind`` what kind
+    of problem it is (``encoding``, ``syntax`` or ``depth``)."""
+
+    def __init__(self, message: str, kind: str) -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 def loads(data: bytes | str, *, max_depth: int) -> Any:
@@ -25,15 +30,15 @@ def loads(data: bytes | str, *, max_depth: int) -> Any:
         try:
             data = data.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise BadJson(f"not valid UTF-8: byte {exc.start} ({data[exc.start:exc.start + 1]!r})") from None
+            raise BadJson(f"not valid UTF-8: byte {exc.start} ({data[exc.start:exc.start + 1]!r})", "encoding") from None
     try:
         value = json.loads(data)
     except json.JSONDecodeError as exc:
-        raise BadJson(f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+        raise BadJson(f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}", "syntax") from None
     except RecursionError:
-        raise BadJson(f"nested deeper than {max_depth} levels") from None
+        raise BadJson(f"nested deeper than {max_depth} levels", "depth") from None
     if deeper_than(value, max_depth):
-        raise BadJson(f"nested deeper than {max_depth} levels")
+        raise BadJson(f"nested deeper than {max_depth} levels", "depth")
     return value
 
 
