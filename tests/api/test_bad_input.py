@@ -6,6 +6,7 @@ each test runs in a savepoint over it. The limits are set small so that going pa
 """
 
 import base64
+import gzip
 import json
 from dataclasses import dataclass, replace
 
@@ -49,6 +50,7 @@ def settings():
 class World:
     steward: Caller
     admin: Caller
+    reader: Caller
     dataset: dict
     record_id: str
 
@@ -58,7 +60,8 @@ def world(module_actors) -> World:
     steward = module_actors(Role.DATA_STEWARD, "steward")
     dataset = steward.dataset("bad", TEXT_SCHEMA)
     [record_id] = steward.records(dataset["id"], {"messages": [{"role": "user", "content": "hi"}]})
-    return World(steward, module_actors(Role.ADMIN, "admin"), dataset, record_id)
+    reader = module_actors(Role.ANNOTATOR, "no-import", on=[dataset["id"]])  # may not import
+    return World(steward, module_actors(Role.ADMIN, "admin"), reader, dataset, record_id)
 
 
 @pytest.fixture
@@ -396,3 +399,112 @@ def test_a_bad_cursor_is_invalid_input_in_graphql(world, client, query):
         body = post_graphql(admin, {"query": query, "variables": variables}).json()
         [error] = body["errors"]
         assert error["extensions"]["code"] == "INVALID_INPUT" and "invalid cursor" in error["message"], body
+
+
+# --- imports: checked before the body is read; hostile files refused whole ----------------------
+
+import api.routes.imports  # noqa: E402
+
+GOOD_LINE = b'{"instruction": "x", "output": "y"}\n'
+
+
+def post_import(caller, dataset_id: str, body, **params):
+    return caller.client.post(
+        f"/api/v1/datasets/{dataset_id}/imports", params={"format": "alpaca", **params}, content=body,
+        headers=caller.headers,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def body_reads(monkeypatch) -> list[int]:
+    """The sizes of the import body's reads."""
+    reads: list[int] = []
+    original = api.routes.imports._Body.readinto
+
+    def counted(self, buffer):
+        size = original(self, buffer)
+        reads.append(size)
+        return size
+
+    monkeypatch.setattr(api.routes.imports._Body, "readinto", counted)
+    return reads
+
+
+@pytest.mark.parametrize(
+    ("who", "dataset", "params", "status", "words"),
+    [
+        ("reader", "world", {}, 403, ["import"]),
+        ("steward", "missing", {}, 404, ["dataset"]),
+        ("steward", "world", {"question": "nope"}, 422, ["nope"]),
+        ("steward", "world", {"file_name": "../../etc/passwd"}, 422, ["file_name"]),
+        ("steward", "world", {"file_name": "a\\b.jsonl"}, 422, ["file_name"]),
+        ("steward", "world", {"file_name": ".."}, 422, ["file_name"]),
+        ("steward", "world", {"file_name": "a\nb"}, 422, ["file_name"]),
+    ],
+)  # fmt: skip
+def test_an_import_is_refused_before_its_body_is_read(world, client, unchanged, body_reads, who, dataset, params,
+                                                      status, words):  # fmt: skip
+    caller = replace(world.steward if who == "steward" else world.reader, client=client)
+    dataset_id = world.dataset["id"] if dataset == "world" else "01900000-0000-7000-8000-000000000000"
+    response = post_import(caller, dataset_id, GOOD_LINE * 10_000, **params)
+    assert response.status_code == status, response.text
+    assert all(word in response.json()["error"]["message"] for word in words), response.text
+    assert body_reads == []
+
+
+def test_a_file_name_is_the_source_the_annotations_carry(world, steward):
+    report = steward.ok(post_import(steward, world.dataset["id"], GOOD_LINE, file_name="v1 (final).jsonl"), 201)
+    assert report["file"] == "v1 (final).jsonl"
+
+
+def truncated_gzip() -> bytes:
+    lines = b"".join(b'{"instruction": "q%d", "output": "%s"}\n' % (n, b"%x" % (n * 7919) * 9) for n in range(2000))
+    whole = gzip.compress(lines)
+    return whole[: len(whole) // 2]
+
+
+HOSTILE = {
+    "truncated-gzip": (truncated_gzip, "the file cannot be read past line"),
+    "not-gzip": (lambda: b"\x1f\x8b not gzip at all", "cannot be read past the start of the file"),
+    "invalid-utf8-line": (lambda: GOOD_LINE + b'{"instruction": "\xff", "output": "y"}\n', "line 2 is not valid UTF-8"),
+    "invalid-utf8-item": (lambda: b'[{"instruction": "x", "output": "y"}, {"instruction": "\xff"}]',
+                          "item 2 is not valid UTF-8"),
+    "long-line": (lambda: GOOD_LINE + b'{"instruction": "' + b"x" * MAX_LINE + b'", "output": "y"}\n',
+                  f"line 2 is longer than the {MAX_LINE:,} bytes allowed"),
+    "large-item": (lambda: b'[{"instruction": "x", "output": "y", "z": [' + b"0," * 100_000 + b"0]}]",
+                   f"item 1 is larger than the {MAX_LINE:,} bytes allowed"),
+    "deep-line": (lambda: GOOD_LINE + b'{"instruction": "x", "z": ' + b"[" * 1000 + b"]" * 1000 + b"}\n",
+                  f"line 2 is nested deeper than {MAX_DEPTH} levels"),
+    "deep-item": (lambda: b'[{"instruction": "x", "z": ' + b"[" * 100_000, f"item 1 is nested deeper than {MAX_DEPTH}"),
+    "gzip-bomb-line": (lambda: gzip.compress(GOOD_LINE + b'{"instruction": "' + b"x" * 10_000_000 + b'"}\n'),
+                       "line 2 is longer than"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", HOSTILE)
+@pytest.mark.parametrize("dry_run", [False, True], ids=["import", "dry-run"])
+def test_a_hostile_import_file_is_422_naming_the_problem_and_writes_nothing(world, steward, session, unchanged, case,
+                                                                            dry_run):  # fmt: skip
+    make, words = HOSTILE[case]
+    response = post_import(steward, world.dataset["id"], make(), dry_run=str(dry_run).lower())
+    refused(response, 422, "INVALID_INPUT", words)
+    entry = session.scalars(select(AuditEntryRow).order_by(AuditEntryRow.seq.desc()).limit(1)).one()
+    assert (entry.outcome, entry.details["status"]) == ("failed", 422)
+
+
+def test_a_hostile_import_through_graphql_is_invalid_input_and_writes_nothing(world, steward, unchanged):
+    query = ("mutation($id: UUID!, $c: String!) { importRecords(datasetId: $id, format: \"alpaca\", content: $c) }")
+    content = GOOD_LINE.decode() + '{"instruction": "' + "x" * MAX_LINE + '"}\n'
+    body = post_graphql(steward, {"query": query, "variables": {"id": world.dataset["id"], "c": content}}).json()
+    [error] = body["errors"]
+    assert error["extensions"]["code"] == "INVALID_INPUT" and "line 2 is longer than" in error["message"], error
+
+
+def test_nul_in_an_imported_item_rejects_that_item_naming_the_field(world, steward):
+    body = GOOD_LINE + b'{"instruction": "a\\u0000b", "output": "y"}\n' + b'{"instruction": "x", "output": "\\u0000"}\n'
+    report = steward.ok(post_import(steward, world.dataset["id"], body), 201)
+    assert (report["records_added"], report["rejected"]) == (1, 2)
+    assert report["errors"] == [
+        {"location": "line 2", "reason": "instruction: must not contain NUL (\\u0000)"},
+        {"location": "line 3", "reason": "output: must not contain NUL (\\u0000)"},
+    ]
