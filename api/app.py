@@ -7,9 +7,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import structlog
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 
-from api.deps import API_PREFIX
+from api.body import BodyGate
+from api.deps import API_PREFIX, no_nul_in_parameters
 from api.errors import install_error_handlers, internal_error
 from api.graphql.schema import graphql_router
 from api.routes import (
@@ -40,7 +41,10 @@ def create_app(settings: Settings | None = None, sessions=None) -> FastAPI:
     """Build the app. Tests pass ``sessions`` bound to their own connection."""
     settings = settings or get_settings()
     configure_logging(settings.log_level, settings.log_json)
-    app = FastAPI(title="labeltrail", version="0.1.0", lifespan=_refuse_a_schema_not_ready)
+    app = FastAPI(
+        title="labeltrail", version="0.1.0", lifespan=_refuse_a_schema_not_ready,
+        dependencies=[Depends(no_nul_in_parameters)],
+    )  # fmt: skip
     app.state.settings = settings
     app.state.sessions = sessions or make_sessionmaker(make_engine(settings.database_url))
     app.state.sealer = settings.sealer()
@@ -49,6 +53,7 @@ def create_app(settings: Settings | None = None, sessions=None) -> FastAPI:
     if app.state.sealer is None:
         log.warning("audit_unsealed", hint="set LABELTRAIL_AUDIT_SEAL_KEY so the audit chain is sealed")
     install_error_handlers(app)
+    app.add_middleware(BodyGate, settings=settings)  # inside the request log, which adds the request id
 
     @app.middleware("http")
     async def request_log(request: Request, call_next):

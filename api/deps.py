@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
@@ -26,6 +27,7 @@ from catalog.core import audit_log
 from catalog.core.config import Settings
 from catalog.core.db import transaction, will_write
 from catalog.core.errors import Unauthenticated
+from catalog.core.json_input import NUL, NUL_PROBLEM
 from catalog.core.logging import get_logger
 from catalog.core.principal import Principal
 from catalog.pii_gate import service as masking
@@ -144,7 +146,23 @@ def _stamp(request: Request, holder: KeyHolder) -> None:
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
-def page_limit(request: Request, limit: Annotated[int | None, Query(ge=1)] = None) -> int:
+def no_nul_in_parameters(request: Request) -> None:
+    """Every route's (the app's dependency): no NUL in a query or path parameter, which the
+    input schemas cannot see; a 422 naming the parameter, as any invalid one."""
+    found = [
+        {"type": "value_error", "loc": (where, name), "msg": NUL_PROBLEM, "input": value}
+        for where, items in (("path", request.path_params.items()), ("query", request.query_params.multi_items()))
+        for name, value in items
+        if NUL in name or NUL in str(value)
+    ]
+    if found:
+        raise RequestValidationError(found)
+
+
+INT32_MAX = 2**31 - 1  # GraphQL's Int: the largest number either API takes as a count or version
+
+
+def page_limit(request: Request, limit: Annotated[int | None, Query(ge=1, le=INT32_MAX)] = None) -> int:
     return page_size(request.app.state.settings, limit)
 
 

@@ -22,8 +22,14 @@ STATUS_BY_CODE = {
     "INVALID_INPUT": 422,
     "INVALID_EVENT": 400,  # an OpenLineage event that breaks the spec: 400, as Marquez answers
 }
-# A framework's HTTPException gets the code of its status; 400 stays generic (INVALID_EVENT is lineage's).
-_CODE_BY_HTTP_STATUS = {status: code for code, status in STATUS_BY_CODE.items() if code != "INVALID_EVENT"}
+# A framework's HTTPException gets the code of its status (INVALID_EVENT is lineage's own 400);
+# the body gate (api/body.py) answers with the same codes.
+_CODE_BY_HTTP_STATUS = {
+    **{status: code for code, status in STATUS_BY_CODE.items() if code != "INVALID_EVENT"},
+    400: "BAD_REQUEST",
+    413: "PAYLOAD_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+}
 CONCURRENT_CHANGE = "the change conflicts with data written concurrently"
 log = get_logger(__name__)
 

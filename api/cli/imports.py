@@ -31,6 +31,7 @@ def import_file(
         report = run_import(
             cli.session, principal=cli.principal, dataset_name=dataset, source=file, fmt=format, sync=sync,
             dry_run=dry_run, question=question, batch_size=batch_size or cli.settings.import_batch_size,
+            max_line_bytes=cli.settings.import_max_line_bytes, max_depth=cli.settings.max_json_depth,
             commit_batches=True,  # each batch commits whole, and stays when a later one fails
             progress=lambda items: tqdm(items, unit=" items", disable=not sys.stderr.isatty()),
         )  # fmt: skip

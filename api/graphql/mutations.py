@@ -77,7 +77,8 @@ class Mutation:
         settings = info.context.settings
         options = {"source": io.BytesIO(content.encode()), "fmt": format, "file_name": file_name, "sync": sync,
                    "dry_run": dry_run, "question": question, "batch_size": settings.import_batch_size,
-                   "max_bytes": settings.import_max_bytes}  # fmt: skip
+                   "max_bytes": settings.import_max_bytes, "max_line_bytes": settings.import_max_line_bytes,
+                   "max_depth": settings.max_json_depth}  # fmt: skip
         return await write(info, f"dataset:{dataset_id}", _import_records, dataset_id=dataset_id, **options)
 
 

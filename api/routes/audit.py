@@ -1,10 +1,9 @@
 """The audit log, read-only: filtered pages, a JSONL export and the seals (``audit:read``)."""
 
 from collections.abc import Iterator
-from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import ValidationError
 
@@ -23,13 +22,15 @@ def audit_filter(
     actor: str | None = None,
     action: str | None = None,
     resource: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: Annotated[str | None, Query(description="ISO 8601, with a timezone")] = None,
+    until: Annotated[str | None, Query(description="ISO 8601, with a timezone")] = None,
 ) -> AuditFilter:
     try:
         return AuditFilter(actor=actor, action=action, resource=resource, since=since, until=until)
     except ValidationError as exc:
-        raise InvalidInput(f"invalid filter: {exc.errors()[0]['msg']}") from None
+        error = exc.errors()[0]
+        where = ".".join(str(part) for part in error["loc"])
+        raise InvalidInput(f"invalid filter: {where}: {error['msg'].removeprefix('Value error, ')}") from None
 
 
 FilterDep = Annotated[AuditFilter, Depends(audit_filter)]

@@ -25,7 +25,10 @@ async def import_file(
     question: str | None = None,
     file_name: Annotated[str, Query(min_length=1, max_length=200)] = "upload",
 ) -> dict[str, Any]:
-    """Import the request body (JSON array or JSON lines, gzip too) in this request's transaction."""
+    """Import the request body (JSON array or JSON lines, gzip too) in this request's transaction.
+
+    The dataset, the caller's right to import and the options are checked before the body is
+    read (``run_import``): a refused import reads none of it."""
     settings = request.app.state.settings
 
     def work() -> dict[str, Any]:
@@ -33,6 +36,7 @@ async def import_file(
             session, principal=principal, dataset_id=dataset_id, source=_Body(request), fmt=format,
             file_name=file_name, sync=sync, dry_run=dry_run, question=question,
             batch_size=settings.import_batch_size, max_bytes=settings.import_max_bytes,
+            max_line_bytes=settings.import_max_line_bytes, max_depth=settings.max_json_depth,
         ).as_dict()  # fmt: skip
 
     return await run_in_threadpool(work)

@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
-from api.deps import PrincipalDep, SessionDep
+from api.deps import INT32_MAX, PrincipalDep, SessionDep
 from api.streaming import jsonl_response
 from catalog.lineage_graph import service as traces
 from catalog.lineage_graph.schemas import ImpactOut, ModelOut, ModelTrace
@@ -43,7 +43,8 @@ def get_model(name: str, session: SessionDep, principal: PrincipalDep) -> ModelO
 @router.get("/impact")
 def impact(
     request: Request, session: SessionDep, principal: PrincipalDep,
-    annotator: str | None = None, guideline_version: int | None = None, dataset: str | None = None,
+    annotator: str | None = None, guideline_version: Annotated[int | None, Query(ge=1, le=INT32_MAX)] = None,
+    dataset: str | None = None,
     record: uuid.UUID | None = None, subject: str | None = None,
 ) -> ImpactOut:  # fmt: skip
     """The releases and models one annotator, guideline version (of ``dataset``), record or data subject reached."""

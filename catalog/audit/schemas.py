@@ -1,12 +1,15 @@
 """What the audit trail takes and returns."""
 
+import re
 import uuid
 from datetime import datetime
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel
+from pydantic import AwareDatetime, BaseModel, field_validator
 
 from catalog.core.schemas import InputModel
+
+_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 
 
 class AuditEntryOut(BaseModel):
@@ -31,6 +34,15 @@ class AuditFilter(InputModel):
     resource: str | None = None
     since: AwareDatetime | None = None
     until: AwareDatetime | None = None
+
+    @field_validator("since", "until", mode="before")
+    @classmethod
+    def _a_timestamp_not_a_number(cls, value: Any) -> Any:
+        """An ISO 8601 timestamp with its timezone, as documented; pydantic would also read a number
+        as seconds since 1970 (``-15527549`` is 1969), which nobody filtering an audit log means."""
+        if isinstance(value, int | float) or (isinstance(value, str) and _NUMBER.match(value.strip())):
+            raise ValueError("an ISO 8601 timestamp with a timezone (2026-01-31T12:00:00Z), not a number")
+        return value
 
 
 class AuditSealOut(BaseModel):

@@ -113,6 +113,15 @@ class Settings(BaseSettings):
     page_size_max: int = 500
     import_batch_size: int = 1000
     import_max_bytes: int = 2 * 1024**3
+    import_max_line_bytes: int = Field(
+        default=16 * 1024**2, ge=1, description="largest line (JSON lines) or item (JSON array) of an import file"
+    )
+    max_body_bytes: int = Field(
+        default=8 * 1024**2, ge=1, description="largest JSON request body, REST and GraphQL (imports have their own)"
+    )
+    max_json_depth: int = Field(
+        default=64, ge=1, le=500, description="deepest nesting of arrays and objects in a JSON body or import item"
+    )
     oidc: OidcSettings = Field(default_factory=OidcSettings, description="LABELTRAIL_OIDC_* variables")
     audit_seal_key: SecretStr | None = None
     audit_seal_every: int = Field(default=100, ge=1)

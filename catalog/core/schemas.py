@@ -1,4 +1,4 @@
-"""What every domain's schemas share: the strict input base, pages, bounded text.
+"""What every domain's schemas share: the strict input base (no NUL in any text), pages, bounded text.
 
 Each domain's ``schemas.py`` holds the pydantic DTOs its services accept and return; both APIs
 speak exactly these shapes."""
@@ -6,16 +6,29 @@ speak exactly these shapes."""
 from collections.abc import Callable
 from typing import Annotated, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
+
+from catalog.core.json_input import NUL_PROBLEM, nul_location
 
 T = TypeVar("T")
 Text = Annotated[str, Field(max_length=1_000_000)]
 
 
 class InputModel(BaseModel):
-    """A request body: unknown fields are refused, not ignored."""
+    """A request body: unknown fields are refused, not ignored, and so is NUL (``\\u0000``) in any
+    text, free-form JSON (metadata, values) and its keys included: PostgreSQL cannot store it, and
+    SQLite would keep a text that other tools cut short."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value):
+        plain = value.model_dump() if isinstance(value, BaseModel) and not isinstance(value, InputModel) else value
+        where = nul_location(plain)  # a nested InputModel checked its own fields
+        if where is not None:
+            raise ValueError(f"{where}: {NUL_PROBLEM}" if where else NUL_PROBLEM)
+        return value
 
 
 class Page(BaseModel, Generic[T]):

@@ -2,7 +2,6 @@
 
 import gzip
 import io
-import json
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,6 +12,7 @@ from typing import IO, Any
 import ijson
 
 from catalog.core.errors import InvalidInput
+from catalog.core.json_input import BadJson, loads
 
 
 @dataclass(frozen=True)
@@ -76,11 +76,24 @@ class _Bounded(io.RawIOBase):
         return len(data)
 
 
-def iter_items(stream: IO[bytes]) -> Iterator[Item | Unreadable]:
+class FileRefused(InvalidInput):
+    """A file that is broken or hostile as a whole, not one bad item: a damaged gzip, bytes that
+    are not UTF-8, a line or item past the size limit, nesting past the depth limit. The import
+    stops and writes nothing (from the CLI, the batches committed before it stay)."""
+
+
+_LIMIT_HINT = "LABELTRAIL_IMPORT_MAX_LINE_BYTES"
+
+
+def iter_items(
+    stream: IO[bytes], *, max_line_bytes: int | None = None, max_depth: int = 64
+) -> Iterator[Item | Unreadable]:
     """Items of a JSON array (``[...]``) or of JSON lines, decided by the first non-blank byte.
 
-    A file that cannot be read to its end (a truncated or corrupt gzip) ends with an
-    :class:`Unreadable` saying so, as a truncated JSON array does, never with an exception.
+    An item that is not JSON is an :class:`Unreadable` saying so (a truncated JSON array ends
+    with one), and the reading goes on. A file that is broken as a whole raises
+    :class:`FileRefused` naming where: a gzip that ends early or is corrupt, a line that is not
+    UTF-8, a line (or array item) longer than ``max_line_bytes``, nesting deeper than ``max_depth``.
     """
     if not hasattr(stream, "peek"):
         stream = io.BufferedReader(stream)  # without a peek, every file would be read as JSON lines
@@ -89,20 +102,19 @@ def iter_items(stream: IO[bytes]) -> Iterator[Item | Unreadable]:
             stream.read(len(_BOM))  # ijson refuses a byte order mark
         first = _peek_first_byte(stream)
     except _BROKEN as exc:
-        yield Unreadable("start of file", _broken(exc))
-        return
+        raise FileRefused(_broken("the start of the file", exc)) from None
     if first == b"[":
-        yield from _array_items(stream)
+        yield from _array_items(stream, max_line_bytes, max_depth)
     else:
-        yield from _json_lines(stream)
+        yield from _json_lines(stream, max_line_bytes, max_depth)
 
 
 # What reading a damaged gzip file raises: it ended early, or is not gzip after its magic bytes.
 _BROKEN = (EOFError, gzip.BadGzipFile, zlib.error)
 
 
-def _broken(exc: Exception) -> str:
-    return f"the file cannot be read past this point: {exc}"
+def _broken(where: str, exc: Exception) -> str:
+    return f"the file cannot be read past {where}: {exc or type(exc).__name__}"
 
 
 def _peek_first_byte(stream: IO[bytes]) -> bytes:
@@ -110,28 +122,77 @@ def _peek_first_byte(stream: IO[bytes]) -> bytes:
     return stripped[:1]
 
 
-def _array_items(stream: IO[bytes]) -> Iterator[Item | Unreadable]:
-    index = 0
+class _Counted:
+    """A stream that counts the bytes read from it, to bound the size of one array item."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self._stream, self.count = stream, 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._stream.read(size)
+        self.count += len(data)
+        return data
+
+
+_OPENS = frozenset({"start_map", "start_array"})
+_CLOSES = frozenset({"end_map", "end_array"})
+
+
+def _array_items(stream: IO[bytes], max_bytes: int | None, max_depth: int) -> Iterator[Item | Unreadable]:
+    """The array's items, built from ijson's events so that nesting and size are checked as the
+    item is read, before it is held whole (ijson's own builder would follow any nesting)."""
+    buffer = min(64 * 1024, max_bytes) if max_bytes else 64 * 1024
+    counted = _Counted(stream)
+    index, builder, depth, began = 0, None, 0, 0
     try:
-        for index, value in enumerate(ijson.items(stream, "item", use_float=True), start=1):
-            yield Item(f"item {index}", value)
+        for prefix, event, value in ijson.parse(counted, use_float=True, buf_size=buffer):
+            if builder is None:
+                if prefix != "item":
+                    continue  # the array itself
+                index += 1
+                if event not in _OPENS:
+                    yield Item(f"item {index}", value)
+                    continue
+                builder, depth, began = ijson.ObjectBuilder(), 0, counted.count
+            if event in _OPENS:
+                depth += 1
+                if depth > max_depth:
+                    raise FileRefused(f"item {index} is nested deeper than {max_depth} levels")
+            elif event in _CLOSES:
+                depth -= 1
+            builder.event(event, value)
+            if max_bytes is not None and counted.count - began > max_bytes + buffer:
+                raise FileRefused(f"item {index} is larger than the {max_bytes:,} bytes allowed ({_LIMIT_HINT})")
+            if depth == 0:
+                yield Item(f"item {index}", builder.value)
+                builder = None
     except ijson.JSONError as exc:
-        yield Unreadable(f"item {index + 1}", f"not valid JSON: {exc}")
+        if "utf" in str(exc).lower():
+            raise FileRefused(f"item {index + (builder is None)} is not valid UTF-8") from None
+        yield Unreadable(f"item {index + (builder is None)}", f"not valid JSON: {exc}")
     except _BROKEN as exc:
-        yield Unreadable(f"item {index + 1}", _broken(exc))
+        raise FileRefused(_broken(f"item {index - 1}" if index > 1 else "the start of the file", exc)) from None
 
 
-def _json_lines(stream: IO[bytes]) -> Iterator[Item | Unreadable]:
+def _json_lines(stream: IO[bytes], max_bytes: int | None, max_depth: int) -> Iterator[Item | Unreadable]:
     number = 0
-    try:
-        for number, raw in enumerate(stream, start=1):
-            if not raw.strip():
-                continue
-            try:
-                value = json.loads(raw)
-            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-                yield Unreadable(f"line {number}", f"not valid JSON: {exc}")
-                continue
-            yield Item(f"line {number}", value)
-    except _BROKEN as exc:
-        yield Unreadable(f"line {number + 1}", _broken(exc))
+    while True:
+        try:
+            raw = stream.readline(-1 if max_bytes is None else max_bytes + 2)  # the limit, and a line end
+        except _BROKEN as exc:
+            raise FileRefused(_broken(f"line {number}" if number else "the start of the file", exc)) from None
+        if not raw:
+            return
+        number += 1
+        if max_bytes is not None and len(raw.rstrip(b"\r\n")) > max_bytes:
+            raise FileRefused(f"line {number} is longer than the {max_bytes:,} bytes allowed ({_LIMIT_HINT})")
+        if not raw.strip():
+            continue
+        try:
+            value = loads(raw, max_depth=max_depth)
+        except BadJson as exc:
+            if exc.kind != "syntax":
+                raise FileRefused(f"line {number} is {exc.message}") from None
+            yield Unreadable(f"line {number}", exc.message)
+            continue
+        yield Item(f"line {number}", value)

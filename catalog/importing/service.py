@@ -6,6 +6,7 @@ response becomes a new revision of the imported annotation, unless a person has 
 reviewed it since; then nothing is overwritten and the conflict is reported.
 """
 
+import re
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from catalog.annotations.schemas import SourceKind
 from catalog.annotations.service import current_revisions, new_annotation_rows, revision_row
 from catalog.core import audit_log, outbox
 from catalog.core.errors import InvalidInput
+from catalog.core.json_input import NUL_PROBLEM, nul_location
 from catalog.core.models import AnnotationRow, DatasetRow, RecordRow, RevisionRow, utcnow
 from catalog.core.principal import Principal
 from catalog.datasets.guidelines import latest_version
@@ -148,6 +150,8 @@ class _Importer:
         if isinstance(item, Unreadable):
             self.report.reject(item.location, item.reason)
             return None
+        if (where := nul_location(item.value)) is not None:
+            return self.report.reject(item.location, f"{where or 'the item'}: {NUL_PROBLEM}")
         try:
             parsed = parse(self.fmt, item.value)
             if parsed.response is not None:
@@ -329,13 +333,18 @@ def run_import(
     question: str | None = None,
     batch_size: int,
     max_bytes: int | None = None,
+    max_line_bytes: int | None = None,
+    max_depth: int = 64,
     commit_batches: bool = False,
     progress: Callable[[Iterable], Iterable] | None = None,
 ) -> ImportReport:
     """Import a file or stream into a dataset (by id, or by name): the one import of the CLI, REST and GraphQL.
 
     ``source`` is read as it arrives: gzip is recognised by its magic bytes, a JSON array or JSON
-    lines by the first byte, and more than ``max_bytes`` of it is refused (``InvalidInput``). Items
+    lines by the first byte, and more than ``max_bytes`` of it is refused (``InvalidInput``), as is a
+file broken as a whole (``FileRefused``: a damaged gzip, not UTF-8, a line longer than
+``max_line_bytes``, nesting deeper than ``max_depth``). The dataset, the permission and the
+options are checked before the source is read. Items
     are imported ``batch_size`` at a time; ``progress`` wraps the items (a progress bar).
 
     The caller owns the transaction. Each batch is flushed into it, or, with ``commit_batches`` (the
@@ -346,20 +355,35 @@ def run_import(
     fmt = _format(fmt)
     if dataset_id is None:
         dataset_id = find_dataset_id(session, principal=principal, name=dataset_name)
-    file_name = file_name or (source.name if isinstance(source, Path) else "upload")
+    file_name = _file_name(file_name or (source.name if isinstance(source, Path) else "upload"))
     options = {"principal": principal, "dataset_id": dataset_id, "fmt": fmt, "file_name": file_name,
                "sync": sync, "dry_run": dry_run, "question": question}  # fmt: skip
+    # The dataset, the permission and the options are checked before a byte of the source is read.
+    importer = _Importer(session, **options)
     with open_source(source, max_bytes) as stream:
-        items = iter_items(stream)
+        items = iter_items(stream, max_line_bytes=max_line_bytes, max_depth=max_depth)
         items = progress(items) if progress is not None else items
         if dry_run:
             with session.begin_nested() as attempt:
-                report = _Importer(session, **options).run(items, batch_size=batch_size, checkpoint=session.flush)
+                report = importer.run(items, batch_size=batch_size, checkpoint=session.flush)
                 attempt.rollback()
             return report
         if not commit_batches:
-            return _Importer(session, **options).run(items, batch_size=batch_size, checkpoint=session.flush)
-        return _committing_batches(session, _Importer(session, **options), items, batch_size)
+            return importer.run(items, batch_size=batch_size, checkpoint=session.flush)
+        return _committing_batches(session, importer, items, batch_size)
+
+
+_FILE_NAME = re.compile(r"^[^/\\\x00-\x1f\x7f]{1,200}$")
+
+
+def _file_name(name: str) -> str:
+    """The name the import's annotations carry as their source: a file's name, never a path."""
+    if not _FILE_NAME.match(name) or name in (".", ".."):
+        raise InvalidInput(
+            "file_name: a file's name (at most 200 characters), without '/', '\\', '..' alone or control characters",
+            {"file_name": name},
+        )
+    return name
 
 
 def _committing_batches(session: Session, importer: _Importer, items: Iterable, batch_size: int) -> ImportReport:

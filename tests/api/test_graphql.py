@@ -298,7 +298,7 @@ def test_unexpected_errors_are_masked_and_logged_with_the_request_id(world, monk
 def test_a_request_graphql_cannot_read_gets_the_rest_error_body(world):
     response = world["steward"].client.post("/graphql", json={}, headers=world["steward"].headers)
     assert response.status_code == 400
-    assert response.json() == {"error": {"code": "HTTP_ERROR", "message": "No GraphQL query found in the request"}}
+    assert response.json() == {"error": {"code": "BAD_REQUEST", "message": "No GraphQL query found in the request"}}
 
 
 # --- protection -------------------------------------------------------------------------------

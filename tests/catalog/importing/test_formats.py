@@ -3,12 +3,13 @@
 import gzip
 import hashlib
 import io
+import json
 
 import pytest
 from pydantic import ValidationError
 
 from catalog.importing.formats import Format, FormatError, parse
-from catalog.importing.reading import Item, Unreadable, iter_items, open_file
+from catalog.importing.reading import FileRefused, Item, Unreadable, iter_items, open_file
 
 
 def messages(fmt: Format, item) -> list[dict]:
@@ -170,8 +171,8 @@ def test_an_item_that_is_not_an_object_is_a_format_error(fmt, item, kind):
 # --- reading ------------------------------------------------------------------------------
 
 
-def read(data: bytes) -> list[Item | Unreadable]:
-    return list(iter_items(io.BufferedReader(io.BytesIO(data))))
+def read(data: bytes, **limits) -> list[Item | Unreadable]:
+    return list(iter_items(io.BufferedReader(io.BytesIO(data)), **limits))
 
 
 def test_a_json_array_yields_its_objects_numbered_as_items():
@@ -186,9 +187,54 @@ def test_json_lines_skip_blank_lines_and_report_a_bad_line_by_number():
     assert found[2] == Item("line 4", {"c": 3})
 
 
-def test_a_line_that_is_not_utf8_is_reported_not_raised():
-    [found] = read(b'{"a": "\xff"}\n')
-    assert isinstance(found, Unreadable) and found.location == "line 1" and "utf-8" in found.reason
+def test_a_line_that_is_not_utf8_refuses_the_file():
+    with pytest.raises(FileRefused, match=r"line 2 is not valid UTF-8: byte 7"):
+        read(b'{"a": 1}\n{"a": "\xff"}\n')
+
+
+def test_an_array_item_that_is_not_utf8_refuses_the_file():
+    with pytest.raises(FileRefused, match=r"item 2 is not valid UTF-8"):
+        read(b'[{"a": 1}, {"a": "\xff"}]')
+
+
+@pytest.mark.parametrize(
+    ("data", "where"),
+    [
+        (b'{"a": 1}\n{"a": "' + b"x" * 5000 + b'"}\n', "line 2 is longer than the 4,096 bytes"),
+        (b'{"a": 1}\n{"a": "' + b"x" * 5000, "line 2 is longer than the 4,096 bytes"),
+        (b'[{"a": 1}, {"a": "' + b"x" * 200_000 + b'"}]', "item 2 is larger than the 4,096 bytes"),
+        (b'[{"a": [' + b"0," * 200_000 + b"0]}]", "item 1 is larger than the 4,096 bytes"),
+    ],
+)
+def test_a_line_or_item_past_the_limit_refuses_the_file(data, where):
+    with pytest.raises(FileRefused, match=where):
+        read(data, max_line_bytes=4096)
+
+
+def test_a_line_of_exactly_the_limit_is_read():
+    line = b'{"a": "' + b"x" * (4096 - 9) + b'"}'
+    assert len(line) == 4096
+    assert read(line + b"\r\n", max_line_bytes=4096) == [Item("line 1", {"a": "x" * 4087})]
+
+
+@pytest.mark.parametrize(
+    ("data", "where"),
+    [
+        (b'{"a": 1}\n' + b"[" * 100_000 + b"]" * 100_000 + b"\n", "line 2 is nested deeper than 8 levels"),
+        (b'{"a": 1}\n' + b"[" * 9 + b"]" * 9 + b"\n", "line 2 is nested deeper than 8 levels"),
+        (b"[" + b"[" * 100_000, "item 1 is nested deeper than 8 levels"),
+        (b'[{"a": 1}, ' + b'{"a":' * 9 + b"1" + b"}" * 9 + b"]", "item 2 is nested deeper than 8 levels"),
+    ],
+)
+def test_nesting_past_the_limit_refuses_the_file(data, where):
+    with pytest.raises(FileRefused, match=where):
+        read(data, max_depth=8)
+
+
+def test_nesting_at_the_limit_is_read():
+    nested = b'{"a": ' + b"[" * 7 + b"]" * 7 + b"}"
+    assert read(nested + b"\n", max_depth=8) == [Item("line 1", json.loads(nested))]
+    assert read(b"[" + b"[" * 7 + b"]" * 7 + b"]", max_depth=8) == [Item("item 1", json.loads(b"[" * 7 + b"]" * 7))]
 
 
 def test_a_truncated_json_array_keeps_the_items_before_and_reports_where_it_broke():
@@ -220,24 +266,29 @@ def numbered_lines(count: int) -> bytes:
     return b"".join(b'{"n": %d, "text": "%s"}\n' % (n, digest) for n, digest in enumerate(digests))
 
 
-def test_a_truncated_gzip_file_keeps_the_lines_before_and_reports_where_it_broke(tmp_path):
+def test_a_truncated_gzip_file_is_refused_naming_the_last_line_read(tmp_path):
     whole = gzip.compress(numbered_lines(500))
     path = tmp_path / "cut.jsonl.gz"
     path.write_bytes(whole[: len(whole) // 2])
-    with open_file(path) as stream:
-        *read_, broken = iter_items(stream)
+    read_ = []
+    with open_file(path) as stream, pytest.raises(FileRefused, match="the file cannot be read past line") as refused:
+        read_.extend(iter_items(stream))
     assert 0 < len(read_) < 500
-    assert read_ == [Item(f"line {n + 1}", {"n": n, "text": item.value["text"]}) for n, item in enumerate(read_)]
-    assert broken == Unreadable(f"line {len(read_) + 1}", broken.reason)
-    assert "cannot be read past this point" in broken.reason
+    assert f"past line {len(read_)}:" in refused.value.message
 
 
-def test_a_file_with_gzip_magic_that_is_not_gzip_is_reported_not_raised(tmp_path):
+@pytest.mark.parametrize("lines", [b'[{"a": 1}]', b'{"a": 1}\n'])
+def test_a_truncated_gzip_array_or_lines_is_refused(lines):
+    whole = gzip.compress(lines * 2000)
+    with pytest.raises(FileRefused, match="cannot be read past"):
+        list(iter_items(gzip.GzipFile(fileobj=io.BytesIO(whole[: len(whole) // 2]))))
+
+
+def test_a_file_with_gzip_magic_that_is_not_gzip_is_refused(tmp_path):
     path = tmp_path / "fake.gz"
     path.write_bytes(b"\x1f\x8b this is not gzip")
-    with open_file(path) as stream:
-        [found] = iter_items(stream)
-    assert isinstance(found, Unreadable) and "cannot be read" in found.reason
+    with open_file(path) as stream, pytest.raises(FileRefused, match="cannot be read past the start of the file"):
+        list(iter_items(stream))
 
 
 def test_open_file_reads_plain_files_as_they_are(tmp_path):

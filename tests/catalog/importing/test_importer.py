@@ -294,14 +294,14 @@ def test_a_record_retired_by_sync_comes_back_as_a_new_record_when_its_prompt_ret
     assert [r.retired_at is not None for r in drops] == [True, False]
 
 
-def test_a_truncated_gzip_sync_imports_what_it_read_and_retires_nothing(tmp_path, session, dataset, released, run):
+def test_a_truncated_gzip_sync_is_refused_and_retires_nothing(tmp_path, session, dataset, released, run):
+    before = prompts(session, dataset["id"])
     whole = gzip.compress(jsonl(*V2, *(alpaca(f"more {n}", "x" * 64) for n in range(300))))
     path = tmp_path / "v2.jsonl.gz"
     path.write_bytes(whole[: len(whole) // 2])
-    report = run(path, sync=True)
-    assert report.rejected == 1 and "cannot be read past this point" in report.errors[0]["reason"]
-    assert report.records_retired == 0 and report.retirement_skipped
-    assert "drop" in prompts(session, dataset["id"]) and "new" in prompts(session, dataset["id"])
+    with pytest.raises(InvalidInput, match="the file cannot be read past line"):
+        run(path, sync=True)
+    assert prompts(session, dataset["id"]) == before
 
 
 # --- REST ---------------------------------------------------------------------------------
