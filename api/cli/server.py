@@ -1,6 +1,16 @@
-"""CLI for the server: the REST and GraphQL API, with masking and OpenLineage delivery in background threads."""
+"""CLI for the server: the REST and GraphQL API, with masking and OpenLineage delivery in background threads.
 
-from typing import Protocol
+With ``--workers N`` (N > 1) uvicorn's supervisor spawns N worker processes that share the
+listening socket; each builds the app itself (:func:`worker_app`) from the environment, as the
+command reads its settings. The background threads run once, in the supervisor, not in every
+worker: the workers serve requests only. (Both loops would also be safe in several processes on
+PostgreSQL, where a masking batch and an outbox claim take their rows ``FOR UPDATE SKIP LOCKED``,
+but on SQLite every worker would scan the same pending batch, so one place it is.)
+"""
+
+from typing import Annotated, Protocol
+
+import typer
 
 from api.app import create_app
 from api.cli import support as cli_support
@@ -8,6 +18,8 @@ from api.cli.support import command
 from catalog.core.logging import configure_logging, stdlib_log_config
 from catalog.pii_gate.worker import MaskingLoop
 from lineage.delivery import DeliveryLoop, configured_delivery
+
+WORKER_APP = "api.cli.server:worker_app"  # what each worker process imports and calls
 
 
 class Background(Protocol):
@@ -18,7 +30,13 @@ class Background(Protocol):
     def stop(self) -> None: ...
 
 
-def serve(host: str | None = None, port: int | None = None) -> None:
+def serve(
+    host: str | None = None,
+    port: int | None = None,
+    workers: Annotated[
+        int, typer.Option(min=1, help="Processes serving requests (masking and delivery run once, beside them).")
+    ] = 1,
+) -> None:
     """Serve the REST API, masking records and delivering OpenLineage events in the background (db upgrade first)."""
     with command() as cli:
         settings = cli.settings
@@ -32,24 +50,32 @@ def serve(host: str | None = None, port: int | None = None) -> None:
         delivery = configured_delivery(settings)
         if delivery is not None:
             background.append(DeliveryLoop(cli.sessions, delivery, interval=settings.lineage_interval_seconds))
-        run_server(host, port, background)
+        run_server(host, port, background, workers=workers)
 
 
-def run_server(host: str | None, port: int | None, background: list[Background]) -> None:
-    """Serve the app, built from the command's settings, with the ``background`` threads beside it."""
+def run_server(host: str | None, port: int | None, background: list[Background], *, workers: int = 1) -> None:
+    """Serve the app, built from the command's settings, with the ``background`` threads beside it:
+    in this process, or in ``workers`` processes with the threads in this one, their supervisor."""
     import uvicorn
 
     settings = cli_support.current_settings()
+    options = {
+        "host": host or settings.host, "port": port or settings.port,
+        "access_log": False,  # the app logs each request itself, as structured JSON
+        "log_config": stdlib_log_config(settings.log_level, settings.log_json),  # uvicorn's lines as JSON too
+    }  # fmt: skip
     for thread in background:
         thread.start()
     try:
-        uvicorn.run(
-            create_app(settings), host=host or settings.host, port=port or settings.port,
-            access_log=False,  # the app logs each request itself, as structured JSON
-            log_config=stdlib_log_config(settings.log_level, settings.log_json),  # uvicorn's lines as JSON too
-        )  # fmt: skip
+        if workers == 1:
+            uvicorn.run(create_app(settings), **options)
+        else:
+            uvicorn.run(WORKER_APP, factory=True, workers=workers, **options)
     finally:
         for thread in background:
             thread.stop()
 
 
+def worker_app():
+    """The app of one worker process of ``serve --workers N``, from the settings the environment gives."""
+    return create_app(cli_support.current_settings())
