@@ -62,3 +62,13 @@ def test_serve_passes_the_workers_on(cli, monkeypatch):
     assert cli("serve", "--workers", "2").exit_code == 0
     assert cli("serve", "--workers", "0").exit_code == 2
     assert seen == [2]
+
+
+def test_the_served_app_leaves_the_heap_it_was_built_on_to_the_collector_no_more(uvicorn_run):
+    import gc
+
+    try:
+        api.cli.server.run_server(None, None, [])
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
