@@ -23,7 +23,8 @@ its own for ``--seconds`` (60) after ``--warmup`` seconds (10) of the same traff
 Then the same three again ("busy") while ``labeltrail import`` runs back to back in processes of
 their own (a generated alpaca file of ``--import-items`` items, benchmarks/ingest.py's generator,
 into a dataset ``load-import``), and the server's masking thread (``LABELTRAIL_PII_MODE``, NER by
-default) works through the pending records the imports leave; its batches hold row locks on
+default; batches of ``--mask-batch`` records, 100, so that one commits every few seconds) works
+through the pending records the imports leave; its batches hold row locks on
 PostgreSQL while they scan. How many items were imported and records masked in the busy phase is
 printed.
 
@@ -138,7 +139,7 @@ def cli_env(url: str) -> dict[str, str]:
 
 def labeltrail(url: str, *args: str, **popen) -> subprocess.Popen:
     command = [sys.executable, "-c", "from api.cli.main import app; app()", *args]
-    return subprocess.Popen(command, env=cli_env(url), cwd=ROOT, **popen)
+    return subprocess.Popen(command, **{"env": cli_env(url), "cwd": ROOT, **popen})
 
 
 def free_port() -> int:
@@ -147,12 +148,13 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def start_server(url: str, workers: int, log: Path) -> tuple[subprocess.Popen, str]:
+def start_server(url: str, workers: int, log: Path, mask_batch: int) -> tuple[subprocess.Popen, str]:
     port = free_port()
     with log.open("wb") as out:
         server = labeltrail(
-            url, "serve", "--port", str(port), "--workers", str(workers), stdout=out, stderr=subprocess.STDOUT
-        )
+            url, "serve", "--port", str(port), "--workers", str(workers), stdout=out, stderr=subprocess.STDOUT,
+            env={**cli_env(url), "LABELTRAIL_PII_BATCH_SIZE": str(mask_batch)},
+        )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     deadline, answered = time.monotonic() + 300, 0
     while answered < 20:  # 20 answers in a row on new connections: the workers are up
@@ -358,7 +360,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             del item["id"]  # no external ids: the same file imports again and again
         import_file.write_bytes(jsonl(items))
         del items
-        server, base = start_server(url, args.workers, Path(folder) / "serve.log")
+        server, base = start_server(url, args.workers, Path(folder) / "serve.log", args.mask_batch)
         print(f"labeltrail serve --workers {args.workers} answering at {base}; {args.clients} clients, "
               f"{args.warmup:g} s warm-up + {args.seconds:g} s per scenario")  # fmt: skip
         try:
@@ -443,6 +445,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--annotations", type=int, default=1_000_000,
                         help="released annotations of the trace data (default 1000000)")  # fmt: skip
     parser.add_argument("--import-items", type=int, default=20_000, help="items per import run (default 20000)")
+    parser.add_argument(
+        "--mask-batch", type=int, default=100,
+        help="the server's LABELTRAIL_PII_BATCH_SIZE (default 100: a batch of long texts commits within seconds)",
+    )  # fmt: skip
     parser.add_argument(
         "--postgres-url", default=os.environ.get("LABELTRAIL_BENCH_POSTGRES_URL", DEFAULT_POSTGRES_URL),
         help="server to make the scratch database on (env LABELTRAIL_BENCH_POSTGRES_URL)",
