@@ -38,6 +38,7 @@ bench: install $(VENV)/.bench-installed
 	LABELTRAIL_BENCH_POSTGRES_URL="$(PG_TEST_URL)" $(BIN)/python benchmarks/graphql.py
 	LABELTRAIL_BENCH_POSTGRES_URL="$(PG_TEST_URL)" $(BIN)/python benchmarks/shift.py
 	LABELTRAIL_BENCH_POSTGRES_URL="$(PG_TEST_URL)" $(BIN)/python benchmarks/trace.py
+	LABELTRAIL_BENCH_POSTGRES_URL="$(PG_TEST_URL)" $(BIN)/python benchmarks/load.py
 	LABELTRAIL_BENCH_POSTGRES_URL="$(PG_TEST_URL)" $(BIN)/python benchmarks/suite.py
 
 # Benchmarks compare against other tools (Evidently); those stay out of the runtime install.

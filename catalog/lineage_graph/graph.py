@@ -7,7 +7,7 @@ bounded by ``depth``; then the nodes it reached and the edges among them are rea
 
 import uuid
 
-from sqlalchemy import literal, select, union
+from sqlalchemy import and_, literal, or_, select, union
 from sqlalchemy.orm import Session
 
 from catalog.access.policy import Action, require
@@ -41,10 +41,17 @@ def _find_node(session: Session, node_id: str) -> uuid.UUID:
     model = {"job": LineageJobRow, "dataset": LineageDatasetRow}.get(kind)
     if model is None or not rest:
         raise InvalidInput("nodeId is 'job:<namespace>:<name>' or 'dataset:<namespace>:<name>'", {"nodeId": node_id})
-    for at in (i for i, char in enumerate(rest) if char == ":"):
-        found = session.scalar(select(model.id).where(model.namespace == rest[:at], model.name == rest[at + 1 :]))
-        if found is not None:
-            return found
+    splits = [(rest[:at], rest[at + 1 :]) for at, char in enumerate(rest) if char == ":"]
+    if splits:  # every split in one statement; the first that names a node wins, as if tried in turn
+        matches = session.execute(
+            select(model.namespace, model.name, model.id).where(
+                or_(*(and_(model.namespace == namespace, model.name == name) for namespace, name in splits))
+            )
+        ).all()
+        found = {(namespace, name): id_ for namespace, name, id_ in matches}
+        for split in splits:
+            if split in found:
+                return found[split]
     raise NotFound(f"no lineage node '{node_id}'", {"nodeId": node_id})
 
 

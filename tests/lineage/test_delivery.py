@@ -200,7 +200,7 @@ def test_serve_logs_as_configured_from_its_first_line(openlineage_env, labeltrai
     calls = []
     monkeypatch.setattr(api.cli.server, "configure_logging", lambda level, as_json: calls.append(("logging", as_json)))
     monkeypatch.setattr(api.cli.server, "configured_delivery", lambda settings: calls.append(("delivery",)))
-    monkeypatch.setattr(api.cli.server, "run_server", lambda host, port, background: calls.append(("serve",)))
+    monkeypatch.setattr(api.cli.server, "run_server", lambda host, port, background, **options: calls.append(("serve",)))
     result = labeltrail("serve")
     assert result.exit_code == 0, result.output
     assert calls == [("logging", True), ("delivery",), ("serve",)]
