@@ -20,10 +20,11 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, insert, or_, select
 from sqlalchemy.orm import Session
 
+import pii
 from catalog.access.service import system_principal
 from catalog.core import audit_log, outbox
 from catalog.core.models import MASKED, PENDING, PiiFindingRow, RecordRow, RevisionRow, new_id, utcnow
-from pii import Finding, Masked, Replacement, ScannerConfig, get_scanner
+from pii import Finding, Masked, Replacement, ScannerConfig
 
 SCANNER_KEY = "pii_scanner"  # session.info: a scan function for revisions written in the session
 
@@ -38,7 +39,7 @@ def scan_function(config: ScannerConfig) -> Scan:
 
 
 def _scan_with(config: ScannerConfig, texts: list[str]) -> Sequence[Masked]:
-    return get_scanner(config).scan_many(texts)
+    return pii.get_scanner(config).scan_many(texts)  # Presidio is imported here, on the first scan
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from contextlib import ExitStack
 
 from sqlalchemy.orm import Session, sessionmaker
 
+import pii
 from catalog.core.db import transaction
 from catalog.core.logging import get_logger
 from catalog.pii_gate.service import (
@@ -32,7 +33,7 @@ from catalog.pii_gate.service import (
     outdated,
     pending,
 )
-from pii import ParallelScanner, ScannerConfig, detector_version, get_scanner
+from pii import ScannerConfig, detector_version
 
 log = get_logger(__name__)
 
@@ -96,8 +97,8 @@ def _scanned_first(sessions: sessionmaker[Session], scan: Scan, next_texts: Call
 
 def _scanning(config: ScannerConfig, workers: int, stack: ExitStack) -> Callable[[list[str]], Sequence[Masked]]:
     if workers <= 1:
-        return get_scanner(config).scan_many
-    return stack.enter_context(ParallelScanner(config, workers)).scan_many
+        return pii.get_scanner(config).scan_many
+    return stack.enter_context(pii.ParallelScanner(config, workers)).scan_many
 
 
 class MaskingLoop(threading.Thread):
@@ -110,7 +111,7 @@ class MaskingLoop(threading.Thread):
         self._stopped = threading.Event()
 
     def run(self) -> None:
-        get_scanner(self._config)  # load the models before the first record arrives
+        pii.get_scanner(self._config)  # load the models before the first record arrives
         while not self._stopped.is_set():
             try:
                 done = mask_all(self._sessions, self._config, batch_size=self._batch_size)
