@@ -1,13 +1,11 @@
 """CLI for the server: the REST and GraphQL API, with masking and OpenLineage delivery in background threads."""
 
-from typing import Protocol
+from typing import Annotated, Protocol
 
-from api.app import create_app
+import typer
+
 from api.cli import support as cli_support
 from api.cli.support import command
-from catalog.core.logging import configure_logging, stdlib_log_config
-from catalog.pii_gate.worker import MaskingLoop
-from lineage.delivery import DeliveryLoop, configured_delivery
 
 
 class Background(Protocol):
@@ -18,8 +16,15 @@ class Background(Protocol):
     def stop(self) -> None: ...
 
 
-def serve(host: str | None = None, port: int | None = None) -> None:
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to listen on (default: LABELTRAIL_HOST, 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on (default: LABELTRAIL_PORT, 8000).")] = None,
+) -> None:
     """Serve the REST API, masking records and delivering OpenLineage events in the background (db upgrade first)."""
+    from catalog.core.logging import configure_logging
+    from catalog.pii_gate.worker import MaskingLoop
+    from lineage.delivery import DeliveryLoop, configured_delivery
+
     with command() as cli:
         settings = cli.settings
         configure_logging(settings.log_level, settings.log_json)  # before the first line any loop logs
@@ -38,6 +43,9 @@ def serve(host: str | None = None, port: int | None = None) -> None:
 def run_server(host: str | None, port: int | None, background: list[Background]) -> None:
     """Serve the app, built from the command's settings, with the ``background`` threads beside it."""
     import uvicorn
+
+    from api.app import create_app
+    from catalog.core.logging import stdlib_log_config
 
     settings = cli_support.current_settings()
     for thread in background:
