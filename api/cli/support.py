@@ -158,8 +158,11 @@ def one_line(error: BaseException) -> str:
     from pydantic import ValidationError
     from sqlalchemy.exc import DBAPIError
 
+    from catalog.core.errors import DomainError
     from pii import ScannerConfigError
 
+    if isinstance(error, DomainError):  # one raised outside a command's block
+        return error.message
     if isinstance(error, DBAPIError) and _missing_schema(error):
         return (
             f"the database has no labeltrail schema, or an older one ({_first_line(error.orig)}): "

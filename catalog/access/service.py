@@ -11,11 +11,11 @@ import secrets
 import uuid
 from collections import defaultdict
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from catalog.access.oidc import OidcIdentity
 from catalog.access.policy import Action, check_grant, require
 from catalog.access.schemas import (
     ApiKeyOut,
@@ -34,6 +34,9 @@ from catalog.core import audit_log
 from catalog.core.errors import Conflict, InvalidInput, NotFound, Unauthenticated
 from catalog.core.models import ApiKeyRow, DatasetRow, PrincipalRow, RoleBindingRow, utcnow
 from catalog.core.principal import Principal, Role
+
+if TYPE_CHECKING:  # PyJWT and the logger load with OIDC, which only the HTTP app uses
+    from catalog.access.oidc import OidcIdentity
 
 KEY_PREFIX = "lt"
 OIDC_PREFIX = "oidc:"
@@ -104,7 +107,7 @@ def stamp_use(session: Session, key_row_id: uuid.UUID) -> None:
     )
 
 
-def principal_for_identity(session: Session, identity: OidcIdentity, *, provision: bool = True) -> Principal | None:
+def principal_for_identity(session: Session, identity: "OidcIdentity", *, provision: bool = True) -> Principal | None:
     """The principal behind an identity provider's token, made on first sight (None instead, when
     not ``provision``: the caller then provisions in a transaction that writes).
 
