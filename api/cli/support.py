@@ -232,7 +232,7 @@ class Program(TyperGroup):
                 error.show()
                 return _exit(2, standalone_mode)
             hint = f" (see `{error.ctx.command_path} --help`)" if getattr(error, "ctx", None) else ""
-            message = error.format_message().replace("Value error, ", "")  # typer's choices speak pydantic
+            message = " ".join(error.format_message().replace("Value error, ", "").splitlines())  # typer's choices speak pydantic
             typer.secho(f"error: {message}{hint}", err=True, fg=typer.colors.RED)
             code = 2
         except Exception as error:
