@@ -449,10 +449,10 @@ def _changeable_row(session: Session, principal_id: uuid.UUID) -> PrincipalRow:
     """
     row = _principal_row(session, principal_id)
     if row.name == SYSTEM_NAME or row.name.startswith(OPERATOR_PREFIX):
-        raise Conflict(
-            f"{row.name} is a host operator's principal: its roles and keys cannot be changed",
-            {"principal_id": str(principal_id)},
+        whose = "the system principal is the host operator's" if row.name == SYSTEM_NAME else (
+            f"{row.name} is a host operator's principal"
         )
+        raise Conflict(f"{whose}: its roles and keys cannot be changed", {"principal_id": str(principal_id)})
     return row
 
 
