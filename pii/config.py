@@ -9,8 +9,6 @@ from typing import Annotated, Any, Literal
 
 import rfc8785
 import yaml
-from presidio_analyzer.input_validation import ConfigurationValidator
-from presidio_analyzer.nlp_engine import NlpEngineProvider
 from pydantic import BaseModel, ConfigDict, Field, FilePath, model_validator
 
 from pii.errors import ModelNotInstalledError, ScannerConfigError
@@ -48,7 +46,13 @@ class ScannerConfig(BaseModel):
     def load(cls, path: str | Path) -> "ScannerConfig":
         """Read a YAML file; a relative ``recognizers_file`` is taken from that file's folder."""
         path = Path(path)
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise ScannerConfigError(f"{path}: no such scanner configuration file") from None
+        except OSError as error:
+            raise ScannerConfigError(f"{path}: cannot be read ({error.strerror})") from None
+        data = yaml.safe_load(text) or {}
         if not isinstance(data, dict):
             raise ScannerConfigError(f"{path}: a scanner configuration is a YAML mapping")
         if data.get("recognizers_file"):
@@ -58,6 +62,8 @@ class ScannerConfig(BaseModel):
     @model_validator(mode="after")
     def _model_for_language(self) -> "ScannerConfig":
         if self.mode == "ner":
+            from presidio_analyzer.input_validation import ConfigurationValidator  # Presidio only for ner mode
+
             ConfigurationValidator.validate_nlp_configuration(self.effective_nlp_configuration())
             self.spacy_model()
         return self
@@ -103,6 +109,8 @@ def default_nlp_configuration() -> dict[str, Any]:
 
 @functools.cache
 def _presidio_default() -> dict[str, Any]:
+    from presidio_analyzer.nlp_engine import NlpEngineProvider  # importing Presidio takes a second
+
     return NlpEngineProvider().nlp_configuration
 
 

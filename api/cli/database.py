@@ -6,18 +6,17 @@ from typing import Annotated
 import typer
 
 from api.cli.support import command
-from catalog.audit.schemas import AuditSealOut
-from catalog.core import migrate
-from catalog.core.db import one_snapshot
-from catalog.core.provenance import Broken
-from catalog.verification.service import verify
 
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 
 
 @db_app.command("upgrade")
-def db_upgrade(revision: str = "head") -> None:
+def db_upgrade(
+    revision: Annotated[str, typer.Argument(help="The Alembic revision to migrate to.")] = "head",
+) -> None:
     """Migrate the database to the latest schema (or REVISION)."""
+    from catalog.core import migrate
+
     with command() as cli:
         migrate.upgrade(cli.settings.database_url, revision)
     typer.echo(f"database at {revision}")
@@ -29,6 +28,11 @@ def verify_command(
     ] = None,
 ) -> None:
     """Recompute record hashes, revision chains and the audit chain; exit 1 naming the first broken link."""
+    from catalog.audit.schemas import AuditSealOut
+    from catalog.core.db import one_snapshot
+    from catalog.core.provenance import Broken
+    from catalog.verification.service import verify
+
     exported = [AuditSealOut.model_validate_json(line) for line in seals.read_text().splitlines() if line] if seals else []
     with command(write=False) as cli:  # a long read: it must not hold the write lock
         one_snapshot(cli.session)  # what it checks must not move while it reads, on PostgreSQL too

@@ -6,26 +6,35 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from tqdm import tqdm
 
 from api.cli.support import command
-from catalog.access import service as principals
-from catalog.core.logging import configure_logging
 from catalog.importing.formats import Format
-from catalog.importing.service import run_import
 
 
 def import_file(
-    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    file: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="JSON or JSON lines, gzip too.")
+    ],
     dataset: Annotated[str, typer.Option(help="Name of the dataset to import into.")],
     format: Annotated[Format, typer.Option("--format", help="How the file is laid out.")],
     sync: Annotated[bool, typer.Option(help="The file is the new upstream: match by prompt, retire the missing.")] = False,
     dry_run: Annotated[bool, typer.Option(help="Validate and report; write nothing.")] = False,
     question: Annotated[str | None, typer.Option(help="Label question that receives the responses.")] = None,
-    actor: Annotated[str, typer.Option("--as", help="Principal recorded as the importer.")] = principals.SYSTEM_NAME,
-    batch_size: Annotated[int | None, typer.Option(min=1)] = None,
+    actor: Annotated[
+        str | None,
+        typer.Option("--as", metavar="NAME", help="Principal recorded as the importer (default: os:<your user name>)."),
+    ] = None,
+    batch_size: Annotated[
+        int | None,
+        typer.Option(min=1, help="Items written and committed together (default: LABELTRAIL_IMPORT_BATCH_SIZE, 1000)."),
+    ] = None,
 ) -> None:
     """Import instruction (alpaca), chat or preference data (JSON or JSON lines, gzip too)."""
+    from tqdm import tqdm
+
+    from catalog.core.logging import configure_logging
+    from catalog.importing.service import run_import
+
     with command(actor) as cli:
         configure_logging(cli.settings.log_level, cli.settings.log_json)
         report = run_import(

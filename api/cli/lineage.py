@@ -4,10 +4,7 @@ from typing import Annotated
 
 import typer
 
-from api.cli.support import command
-from catalog.core.logging import configure_logging
-from lineage.delivery import ALL, DeliveryLoop, configured_delivery, deliver_due, waiting
-from lineage.derive import ModelRules, rebuild
+from api.cli.support import command, fail
 
 lineage_app = typer.Typer(help="The lineage graph derived from the OpenLineage events received.", no_args_is_help=True)
 
@@ -16,17 +13,18 @@ def worker(
     once: Annotated[bool, typer.Option(help="Deliver what is due now and exit.")] = False,
 ) -> None:
     """Deliver the outbox's OpenLineage events, every LABELTRAIL_LINEAGE_INTERVAL_SECONDS until stopped."""
+    from catalog.core.logging import configure_logging
+    from lineage.delivery import ALL, DeliveryLoop, configured_delivery, deliver_due, waiting
+
     with command() as cli:
         settings = cli.settings
         configure_logging(settings.log_level, settings.log_json)
         delivery = configured_delivery(settings)
         if delivery is None:
-            typer.secho(
-                "error: no OpenLineage transport is configured (openlineage.yml, OPENLINEAGE__TRANSPORT__*, "
-                "OPENLINEAGE_URL); events wait in the outbox",
-                err=True,
+            fail(
+                "no OpenLineage transport is configured (openlineage.yml, OPENLINEAGE__TRANSPORT__*, "
+                "OPENLINEAGE_URL); events wait in the outbox"
             )
-            raise typer.Exit(2)
         if once:
             delivered = deliver_due(cli.sessions, delivery, limit=ALL)
             typer.echo(f"{delivered} runs delivered, {waiting(cli.sessions)} waiting")
@@ -40,6 +38,8 @@ def worker(
 @lineage_app.command("rebuild")
 def rebuild_graph() -> None:
     """Derive the lineage graph again from the raw events (after an upgrade, or to link releases cut later)."""
+    from lineage.derive import ModelRules, rebuild
+
     with command() as cli:
         replayed = rebuild(cli.session, ModelRules.from_settings(cli.settings))
     typer.echo(f"{replayed} events replayed")

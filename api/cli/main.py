@@ -1,9 +1,15 @@
 """The ``labeltrail`` program: an interface like REST and GraphQL, composed here of one module per area.
 
 Every command runs in :func:`api.cli.support.command` (its transaction, audited as the CLI; the
-principal ``--as`` names; a domain error as ``error: <message>`` and exit code 2) and calls the
-same services as the API.
+principal it acts as, ``--as`` or the host's operator; a domain error as ``error: <message>``
+and exit code 2) and calls the same services as the API. :class:`api.cli.support.Program` makes
+any other error one line and exit code 2 as well, unless ``--debug`` asks for the traceback.
+
+The command modules import the catalog inside their commands, so that ``--help`` and a small
+command do not load what only another command needs (Presidio, spaCy, SciPy, pyarrow...).
 """
+
+from typing import Annotated
 
 import typer
 
@@ -15,8 +21,23 @@ from api.cli.models import trace
 from api.cli.pii import erase, pii_app
 from api.cli.releases import diff, export, release
 from api.cli.server import serve
+from api.cli.support import Program
 
-app = typer.Typer(help="labeltrail: provenance and governance for LLM fine-tuning data.", no_args_is_help=True)
+app = typer.Typer(
+    cls=Program, help="labeltrail: provenance and governance for LLM fine-tuning data.", no_args_is_help=True,
+    pretty_exceptions_show_locals=False,  # --debug's traceback must not print keys and passwords
+)  # fmt: skip
+
+
+@app.callback()
+def main(
+    debug: Annotated[
+        bool, typer.Option("--debug", help="On an unexpected error, raise it with its traceback (or LABELTRAIL_DEBUG=1).")
+    ] = False,
+) -> None:
+    """labeltrail: provenance and governance for LLM fine-tuning data."""
+    # Program reads --debug from the arguments itself: an error may come before this runs.
+
 
 app.command("serve")(serve)
 app.command("worker")(worker)

@@ -4,17 +4,17 @@ from typing import Annotated
 
 import typer
 
-from api.cli.support import command
-from catalog.access import service as principals
-from catalog.lineage_graph import service as traces
+from api.cli.support import ActorOption, command
 
 
 def trace(
-    model: str,
+    model: Annotated[str, typer.Argument(help="The model's name, as the training run's output named it.")],
     rows: Annotated[bool, typer.Option("--rows", help="Every label behind the model, as JSON lines.")] = False,
-    actor: Annotated[str, typer.Option("--as", help="Principal the command acts as.")] = principals.SYSTEM_NAME,
+    actor: ActorOption = None,
 ) -> None:
     """The runs that produced MODEL, the releases they consumed and what those hold (JSON)."""
+    from catalog.lineage_graph import service as traces
+
     with command(actor) as cli:
         depth = cli.settings.lineage_max_depth
         if not rows:

@@ -8,12 +8,9 @@ from typing import Annotated
 import typer
 
 from api.cli.support import ActorOption, command
-from catalog.access import service as principals
-from catalog.annotations.schemas import Status
-from catalog.datasets import service as datasets
-from catalog.releases import service as releases
-from catalog.releases.files import write_jsonl, write_parquet
-from catalog.releases.schemas import GateOverride, ReleaseCreate
+from catalog.annotations.status import Status
+
+DatasetArgument = Annotated[str, typer.Argument(help="The dataset's name.")]
 
 
 class ExportFormat(StrEnum):
@@ -22,15 +19,19 @@ class ExportFormat(StrEnum):
 
 
 def release(
-    dataset: str,
+    dataset: DatasetArgument,
     tag: Annotated[str, typer.Option(help="The release's tag, unique within the dataset.")],
-    notes: str = "",
+    notes: Annotated[str, typer.Option(help="Free text kept with the release.")] = "",
     status: Annotated[list[Status] | None, typer.Option(help="Annotation statuses to release (repeatable).")] = None,
     benchmark: Annotated[list[str] | None, typer.Option(help="Benchmark dataset to check for contamination.")] = None,
     override_reason: Annotated[str | None, typer.Option(help="Admins: release despite failing gates, because...")] = None,
-    actor: ActorOption = principals.SYSTEM_NAME,
+    actor: ActorOption = None,
 ) -> None:
     """Cut an immutable release of DATASET; refused (exit 2) with the reasons when a gate fails."""
+    from catalog.datasets import service as datasets
+    from catalog.releases import service as releases
+    from catalog.releases.schemas import GateOverride, ReleaseCreate
+
     body = {"tag": tag, "notes": notes, "benchmarks": benchmark or []}
     if status:
         body["statuses"] = status
@@ -46,11 +47,16 @@ def release(
 
 
 def diff(
-    dataset: str, base: str, target: str,
+    dataset: DatasetArgument,
+    base: Annotated[str, typer.Argument(help="The earlier release's tag.")],
+    target: Annotated[str, typer.Argument(help="The later release's tag.")],
     drift_share: Annotated[float, typer.Option(help="Share of drifted features meaning dataset drift, in (0, 1].")] = 0.5,
-    actor: ActorOption = principals.SYSTEM_NAME,
+    actor: ActorOption = None,
 ) -> None:  # fmt: skip
     """What changed from release BASE to TARGET of DATASET: records, labels and distribution shift (JSON)."""
+    from catalog.datasets import service as datasets
+    from catalog.releases import service as releases
+
     with command(actor) as cli:
         dataset_id = datasets.find_dataset_id(cli.session, principal=cli.principal, name=dataset)
         found = releases.diff_releases(
@@ -61,13 +67,19 @@ def diff(
 
 
 def export(
-    dataset: str,
+    dataset: DatasetArgument,
     release_tag: Annotated[str, typer.Option("--release", help="The release to export.")],
     output: Annotated[Path, typer.Option(help="File to write.", dir_okay=False)],
-    format: Annotated[ExportFormat, typer.Option("--format")] = ExportFormat.JSONL,
-    actor: ActorOption = principals.SYSTEM_NAME,
+    format: Annotated[ExportFormat, typer.Option("--format", help="JSON lines, or Parquet for training.")] = (
+        ExportFormat.JSONL
+    ),
+    actor: ActorOption = None,
 ) -> None:
     """Write a release's rows for training: messages, labels and their provenance."""
+    from catalog.datasets import service as datasets
+    from catalog.releases import service as releases
+    from catalog.releases.files import write_jsonl, write_parquet
+
     write = write_parquet if format is ExportFormat.PARQUET else write_jsonl
     with command(actor) as cli:
         dataset_id = datasets.find_dataset_id(cli.session, principal=cli.principal, name=dataset)

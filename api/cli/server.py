@@ -9,18 +9,15 @@ but on SQLite every worker would scan the same pending batch, so one place it is
 """
 
 import gc
-from typing import Annotated, Protocol
+from typing import TYPE_CHECKING, Annotated, Protocol
 
 import typer
 
-from api.app import create_app
 from api.cli import support as cli_support
 from api.cli.support import command
-from catalog.core import migrate
-from catalog.core.db import transaction
-from catalog.core.logging import configure_logging, stdlib_log_config
-from catalog.pii_gate.worker import MaskingLoop
-from lineage.delivery import DeliveryLoop, configured_delivery
+
+if TYPE_CHECKING:
+    from catalog.core.migrate import SchemaState
 
 WORKER_APP = "api.cli.server:worker_app"  # what each worker process imports and calls
 
@@ -33,6 +30,8 @@ class Background(Protocol):
     def stop(self) -> None: ...
 
 
+HostOption = Annotated[str | None, typer.Option(help="Interface to listen on (default: LABELTRAIL_HOST, 127.0.0.1).")]
+PortOption = Annotated[int | None, typer.Option(help="Port to listen on (default: LABELTRAIL_PORT, 8000).")]
 MigrateOption = Annotated[bool, typer.Option("--migrate", help="Upgrade the database to the latest schema first.")]
 WorkersOption = Annotated[
     int, typer.Option(min=1, help="Processes serving requests (masking and delivery run once, beside them).")
@@ -40,12 +39,17 @@ WorkersOption = Annotated[
 
 
 def serve(
-    host: str | None = None, port: int | None = None, migrate_first: MigrateOption = False, workers: WorkersOption = 1
+    host: HostOption = None, port: PortOption = None, migrate_first: MigrateOption = False, workers: WorkersOption = 1
 ) -> None:
     """Serve the REST API, masking records and delivering OpenLineage events in the background.
 
     Refuses (exit code 2) a database whose schema is not the code's: never migrated, behind
     (`labeltrail db upgrade`, or `--migrate`) or migrated by newer code."""
+    from catalog.core import migrate
+    from catalog.core.logging import configure_logging
+    from catalog.pii_gate.worker import MaskingLoop
+    from lineage.delivery import DeliveryLoop, configured_delivery
+
     with command() as cli:
         settings = cli.settings
         if migrate_first and _schema(cli).behind:  # a schema newer than the code is refused, not "upgraded"
@@ -65,8 +69,11 @@ def serve(
         run_server(host, port, background, workers=workers)
 
 
-def _schema(cli) -> migrate.SchemaState:
+def _schema(cli) -> "SchemaState":
     """The schema's state, read in a short transaction of its own (serve must not hold SQLite's write lock)."""
+    from catalog.core import migrate
+    from catalog.core.db import transaction
+
     with transaction(cli.sessions) as session:
         return migrate.schema_state(session.connection())
 
@@ -75,6 +82,9 @@ def run_server(host: str | None, port: int | None, background: list[Background],
     """Serve the app, built from the command's settings, with the ``background`` threads beside it:
     in this process, or in ``workers`` processes with the threads in this one, their supervisor."""
     import uvicorn
+
+    from api.app import create_app
+    from catalog.core.logging import stdlib_log_config
 
     settings = cli_support.current_settings()
     options = {
@@ -96,6 +106,8 @@ def run_server(host: str | None, port: int | None, background: list[Background],
 
 def worker_app():
     """The app of one worker process of ``serve --workers N``, from the settings the environment gives."""
+    from api.app import create_app
+
     return frozen(create_app(cli_support.current_settings()))
 
 

@@ -11,11 +11,11 @@ import secrets
 import uuid
 from collections import defaultdict
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from catalog.access.oidc import OidcIdentity
 from catalog.access.policy import Action, check_grant, require
 from catalog.access.schemas import (
     ApiKeyOut,
@@ -31,13 +31,18 @@ from catalog.access.schemas import (
     PrincipalOut,
 )
 from catalog.core import audit_log
-from catalog.core.errors import Conflict, NotFound, Unauthenticated
+from catalog.core.errors import Conflict, InvalidInput, NotFound, Unauthenticated
 from catalog.core.models import ApiKeyRow, DatasetRow, PrincipalRow, RoleBindingRow, utcnow
 from catalog.core.principal import Principal, Role
+
+if TYPE_CHECKING:  # PyJWT and the logger load with OIDC, which only the HTTP app uses
+    from catalog.access.oidc import OidcIdentity
 
 KEY_PREFIX = "lt"
 OIDC_PREFIX = "oidc:"
 SYSTEM_NAME = "system"
+# The host's operators: the operating-system users who run the CLI, each a principal of its own.
+OPERATOR_PREFIX = "os:"
 # Stamping last use on every request would make every read a write; once a minute is enough.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
@@ -102,7 +107,7 @@ def stamp_use(session: Session, key_row_id: uuid.UUID) -> None:
     )
 
 
-def principal_for_identity(session: Session, identity: OidcIdentity, *, provision: bool = True) -> Principal | None:
+def principal_for_identity(session: Session, identity: "OidcIdentity", *, provision: bool = True) -> Principal | None:
     """The principal behind an identity provider's token, made on first sight (None instead, when
     not ``provision``: the caller then provisions in a transaction that writes).
 
@@ -159,6 +164,29 @@ def system_principal(session: Session) -> Principal:
     return load_principal(session, row)
 
 
+def host_operator(session: Session, username: str) -> Principal:
+    """The operating-system user ``username`` running the CLI on the host, as ``os:<username>``.
+
+    Like ``system``, an admin without API keys (whoever can run the CLI against the database can
+    change anything in it), but named, so that what the CLI does records who did it. Made on
+    first use, granted by ``system`` and audited.
+    """
+    name = f"{OPERATOR_PREFIX}{username}"
+    row = session.scalar(select(PrincipalRow).where(PrincipalRow.name == name))
+    if row is None:
+        system = system_principal(session)
+        row = PrincipalRow(name=name)
+        session.add(row)
+        session.flush()
+        session.add(RoleBindingRow(principal_id=row.id, role=Role.ADMIN.value, granted_by=system.id))
+        session.flush()
+        audit_log.append(
+            session, actor=system, action=Action.PRINCIPAL_MANAGE, resource=f"principal:{row.id}",
+            details={"operation": "provision", "name": name, "roles": ["admin globally"]},
+        )
+    return load_principal(session, row)
+
+
 def find_principal(session: Session, name: str) -> Principal | None:
     row = session.scalar(select(PrincipalRow).where(PrincipalRow.name == name))
     return load_principal(session, row) if row else None
@@ -197,6 +225,10 @@ def principal_names(session: Session, ids) -> dict[uuid.UUID, str]:
 def create_principal(session: Session, *, principal: Principal, data: PrincipalCreate) -> PrincipalCreated:
     """Create a principal with its roles and one API key; the key is returned here and never again."""
     require(principal, Action.PRINCIPAL_MANAGE)
+    if data.name.startswith(OPERATOR_PREFIX):
+        raise InvalidInput(
+            f"names starting with '{OPERATOR_PREFIX}' are the host's operators, made by the CLI", {"name": data.name}
+        )
     if session.scalar(select(PrincipalRow.id).where(PrincipalRow.name == data.name)):
         raise Conflict(f"a principal named '{data.name}' already exists", {"name": data.name})
     row = PrincipalRow(name=data.name)
@@ -409,17 +441,18 @@ def _principal_row(session: Session, principal_id: uuid.UUID) -> PrincipalRow:
 
 
 def _changeable_row(session: Session, principal_id: uuid.UUID) -> PrincipalRow:
-    """A principal whose roles and keys may change: any but ``system``, the host operator's.
+    """A principal whose roles and keys may change: any but ``system`` and the host's operators
+    (``os:<user>``).
 
-    Revoking its admin role would lock the CLI out; a key for it would make the host operator
-    reachable over the network.
+    Revoking their admin role would lock the CLI out; a key for one would make the host's
+    operator reachable over the network.
     """
     row = _principal_row(session, principal_id)
-    if row.name == SYSTEM_NAME:
-        raise Conflict(
-            "the system principal is the host operator's: its roles and keys cannot be changed",
-            {"principal_id": str(principal_id)},
+    if row.name == SYSTEM_NAME or row.name.startswith(OPERATOR_PREFIX):
+        whose = "the system principal is the host operator's" if row.name == SYSTEM_NAME else (
+            f"{row.name} is a host operator's principal"
         )
+        raise Conflict(f"{whose}: its roles and keys cannot be changed", {"principal_id": str(principal_id)})
     return row
 
 

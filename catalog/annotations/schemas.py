@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
+from catalog.annotations.status import Status
 from catalog.core.schemas import InputModel
 
 
@@ -37,13 +38,6 @@ class Source(InputModel):
         if self.kind is SourceKind.IMPORT and not self.file:
             raise ValueError("an 'import' source needs the file it came from in 'file'")
         return self
-
-
-class Status(StrEnum):
-    DRAFT = "draft"
-    SUBMITTED = "submitted"
-    ACCEPTED = "accepted"
-    REJECTED = "rejected"
 
 
 AuthorStatus = Literal[Status.DRAFT, Status.SUBMITTED]

@@ -1,20 +1,30 @@
 """Settings, read from the environment with the ``LABELTRAIL_`` prefix."""
 
 import os
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import jwt
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from catalog.core.audit_log import Sealer
 from catalog.core.principal import Role
-from pii import ScannerConfig
 
-# Only public-key algorithms: ``none`` and the HS* family would let anyone holding the JWKS mint tokens.
-_ASYMMETRIC_ALGORITHMS = frozenset(jwt.algorithms.requires_cryptography)
+if TYPE_CHECKING:  # the scanner's configuration (and PyJWT) load when they are used, not with the settings
+    from pii import ScannerConfig
+
+
+@cache
+def _asymmetric_algorithms() -> frozenset[str]:
+    """Only public-key algorithms: ``none`` and the HS* family would let anyone holding the JWKS mint tokens."""
+    import jwt
+
+    return frozenset(jwt.algorithms.requires_cryptography)
+
+
+_DEFAULT_ALGORITHMS = frozenset({"RS256", "ES256"})  # both in _asymmetric_algorithms(); a test holds it
+
 # Roles a token may carry: annotators and reviewers are granted per dataset, in labeltrail.
 TOKEN_ROLES = frozenset(Role) - {Role.ANNOTATOR, Role.REVIEWER}
 
@@ -32,7 +42,7 @@ class OidcSettings(BaseSettings):
     roles_claim: str = "roles"
     role_map: dict[str, str] = {}
     name_claim: str = "preferred_username"
-    algorithms: list[str] = ["RS256", "ES256"]
+    algorithms: list[str] = ["RS256", "ES256"]  # _DEFAULT_ALGORITHMS
     leeway_seconds: int = Field(default=30, ge=0)
 
     @property
@@ -50,9 +60,11 @@ class OidcSettings(BaseSettings):
     def _asymmetric_only(cls, value: list[str]) -> list[str]:
         """Only public-key algorithms: ``none`` and the HS* family would let anyone holding the
         published JWKS mint tokens."""
-        refused = [name for name in value if name not in _ASYMMETRIC_ALGORITHMS]
+        if value and set(value) <= _DEFAULT_ALGORITHMS:  # the defaults are public-key ones; no need to ask PyJWT
+            return value
+        refused = [name for name in value if name not in _asymmetric_algorithms()]
         if not value or refused:
-            allowed = ", ".join(sorted(_ASYMMETRIC_ALGORITHMS))
+            allowed = ", ".join(sorted(_asymmetric_algorithms()))
             raise ValueError(f"algorithms must be a non-empty subset of {allowed}; refused: {refused}")
         return value
 
@@ -152,8 +164,10 @@ class Settings(BaseSettings):
     graphql_max_tokens: int = Field(default=2000, ge=1, description="largest GraphQL document, in lexer tokens")
     graphql_max_aliases: int = Field(default=15, ge=0, description="most aliased fields in a GraphQL operation")
 
-    def scanner_config(self) -> ScannerConfig:
+    def scanner_config(self) -> "ScannerConfig":
         """The PII scanner's configuration: the file's (or the defaults), with the mode override."""
+        from pii import ScannerConfig
+
         config = ScannerConfig.load(self.pii_config) if self.pii_config else ScannerConfig()
         return ScannerConfig.model_validate({**config.model_dump(), "mode": self.pii_mode}) if self.pii_mode else config
 

@@ -10,9 +10,10 @@
 import re
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from catalog.records.schemas import RecordIn
+if TYPE_CHECKING:  # imported when parsing: the CLI names the formats without loading the schemas
+    from catalog.records.schemas import RecordIn
 
 
 class Format(StrEnum):
@@ -27,7 +28,7 @@ class FormatError(ValueError):
 
 @dataclass(frozen=True)
 class Parsed:
-    record: RecordIn
+    record: "RecordIn"
     response: Any | None
 
 
@@ -44,6 +45,8 @@ _HH_TURN = re.compile(r"\n\n(Human|Assistant): ")
 def parse(fmt: Format, item: Any) -> Parsed:
     if not isinstance(item, dict):
         raise FormatError(f"expected a JSON object, got {type(item).__name__}")
+    from catalog.records.schemas import RecordIn
+
     parsed = _PARSERS[fmt](item)
     metadata = {"task_type": TASK_TYPE[fmt], **_metadata(item)}
     record = RecordIn.model_validate({**parsed["record"], "metadata": metadata, "external_id": _external_id(item)})

@@ -20,11 +20,12 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, func, insert, or_, select
 from sqlalchemy.orm import Session
 
+import pii
 from catalog.access.service import system_principal
 from catalog.core import audit_log, outbox
 from catalog.core.models import MASKED, PENDING, PiiFindingRow, RecordRow, RevisionRow, new_id, utcnow
 from catalog.pii_gate.schemas import MaskingBacklog
-from pii import Finding, Masked, Replacement, ScannerConfig, get_scanner
+from pii import Finding, Masked, Replacement, ScannerConfig
 
 SCANNER_KEY = "pii_scanner"  # session.info: a scan function for revisions written in the session
 
@@ -39,7 +40,7 @@ def scan_function(config: ScannerConfig) -> Scan:
 
 
 def _scan_with(config: ScannerConfig, texts: list[str]) -> Sequence[Masked]:
-    return get_scanner(config).scan_many(texts)
+    return pii.get_scanner(config).scan_many(texts)
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from contextlib import ExitStack
 
 from sqlalchemy.orm import Session, sessionmaker
 
+import pii
 from catalog.core.db import transaction
 from catalog.core.logging import get_logger
 from catalog.pii_gate.service import (
@@ -35,7 +36,7 @@ from catalog.pii_gate.service import (
     outdated,
     pending,
 )
-from pii import ParallelScanner, ScannerConfig, detector_version, get_scanner
+from pii import ScannerConfig, detector_version
 
 log = get_logger(__name__)
 
@@ -118,8 +119,8 @@ def _scanned_first(sessions: sessionmaker[Session], scan: Scan, next_texts: Call
 
 def _scanning(config: ScannerConfig, workers: int, stack: ExitStack) -> Callable[[list[str]], Sequence[Masked]]:
     if workers <= 1:
-        return get_scanner(config).scan_many
-    return stack.enter_context(ParallelScanner(config, workers)).scan_many
+        return pii.get_scanner(config).scan_many
+    return stack.enter_context(pii.ParallelScanner(config, workers)).scan_many
 
 
 class MaskingLoop(threading.Thread):
@@ -142,10 +143,10 @@ class MaskingLoop(threading.Thread):
         self._batch_size, self._interval, self._workers = batch_size, interval, workers
         self._stopped = threading.Event()
         self._lock = threading.Lock()  # guards _scanner between the loop and stop()
-        self._scanner: ParallelScanner | None = None
+        self._scanner: pii.ParallelScanner | None = None
 
     def run(self) -> None:
-        get_scanner(self._config)  # load the models before the first record (or annotation) arrives
+        pii.get_scanner(self._config)  # load the models before the first record (or annotation) arrives
         try:
             while not self._stopped.is_set():
                 try:
@@ -163,13 +164,13 @@ class MaskingLoop(threading.Thread):
     def _scan(self) -> Scan:
         """This process's scanner, or the worker processes, started on first use and then kept."""
         if self._workers <= 1:
-            return get_scanner(self._config).scan_many
+            return pii.get_scanner(self._config).scan_many
         with self._lock:
             if self._stopped.is_set():
                 raise RuntimeError("the masking loop is stopping")
             scanner, fresh = self._scanner, self._scanner is None
             if scanner is None:
-                scanner = self._scanner = ParallelScanner(self._config, self._workers, start_method="forkserver")
+                scanner = self._scanner = pii.ParallelScanner(self._config, self._workers, start_method="forkserver")
         if fresh:
             scanner.warm_up()
             log.info("masking_workers_ready", workers=self._workers)

@@ -19,8 +19,10 @@ import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
+from typing import TYPE_CHECKING
 
-from datasketch import LeanMinHash, MinHash, MinHashLSH
+if TYPE_CHECKING:  # datasketch is imported when a release is checked, not with the catalog
+    from datasketch import LeanMinHash
 
 from catalog.releases.schemas import ContaminationExample, ContaminationOut
 
@@ -43,7 +45,7 @@ class _Sketch:
 
     record_id: uuid.UUID
     digest: bytes
-    minhash: LeanMinHash
+    minhash: "LeanMinHash"
 
 
 def normalise(text: str) -> str:
@@ -109,6 +111,8 @@ def _sketch_all(tagged: Iterable[tuple[str, Prompt]], num_perm: int) -> Iterator
     it is C called directly, the same in every process (unlike ``hash()``), and datasketch 2 mixes
     each value with MurmurHash3's finaliser before permuting, so the estimates are as good.
     """
+    from datasketch import LeanMinHash, MinHash
+
     tagged = iter(tagged)
     while batch := list(itertools.islice(tagged, _BATCH)):
         encoded = [normalise(prompt.text).encode() for _, prompt in batch]
@@ -121,6 +125,8 @@ class _TrainIndex:
     """The train side: normalised-text digests for exact matches, an LSH and MinHashes for near ones."""
 
     def __init__(self, threshold: float, num_perm: int) -> None:
+        from datasketch import MinHashLSH
+
         self.threshold = threshold
         self.lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
         self.by_digest: dict[bytes, uuid.UUID] = {}

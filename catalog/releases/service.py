@@ -27,7 +27,7 @@ from catalog.core.principal import Principal
 from catalog.core.schemas import Page
 from catalog.datasets.label_schema import LabelSchema
 from catalog.datasets.service import find_dataset_id, visible_dataset
-from catalog.releases import contamination, export, shift
+from catalog.releases import contamination, export
 from catalog.releases.diff import changes
 from catalog.releases.features import fill_features
 from catalog.releases.gates import ReleaseFacts, evaluate, masking_gate
@@ -138,6 +138,8 @@ def diff_releases(
         raise InvalidInput("drift_share must be greater than 0 and at most 1", {"drift_share": drift_share})
     old = visible_release(session, principal, dataset_id, base)
     new = visible_release(session, principal, dataset_id, target)
+    from catalog.releases import shift  # SciPy: imported by the diff that needs it, not with the catalog
+
     found = changes(session, old.id, new.id)
     drift = shift.compare(Profile.model_validate(old.profile), Profile.model_validate(new.profile), drift_share=drift_share)
     return ReleaseDiff(base=base, target=target, **found.counts, examples=found.examples, shift=drift)

@@ -21,6 +21,8 @@ from typer.testing import CliRunner
 import api.cli.main
 import api.cli.server
 import api.cli.support
+import catalog.core.logging
+import lineage.delivery
 from api.app import create_app
 from catalog.core import audit_log, migrate
 from catalog.core.db import make_engine, make_sessionmaker, transaction
@@ -198,8 +200,9 @@ def test_serve_logs_as_configured_from_its_first_line(openlineage_env, labeltrai
     """The warning that no transport is configured is the first thing `serve` logs: it must come
     out as the JSON lines log collectors parse, not structlog's default console lines."""
     calls = []
-    monkeypatch.setattr(api.cli.server, "configure_logging", lambda level, as_json: calls.append(("logging", as_json)))
-    monkeypatch.setattr(api.cli.server, "configured_delivery", lambda settings: calls.append(("delivery",)))
+    # `serve` imports these when it runs (so that other commands do not load them): patched where they live.
+    monkeypatch.setattr(catalog.core.logging, "configure_logging", lambda level, as_json: calls.append(("logging", as_json)))
+    monkeypatch.setattr(lineage.delivery, "configured_delivery", lambda settings: calls.append(("delivery",)))
     monkeypatch.setattr(api.cli.server, "run_server", lambda host, port, background, **options: calls.append(("serve",)))
     result = labeltrail("serve")
     assert result.exit_code == 0, result.output

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from api.cli.support import operator_name
 from catalog.core.config import Settings
 from catalog.core.models import AuditEntryRow, AuditSealRow, utcnow
 from catalog.core.principal import Role
@@ -35,6 +36,11 @@ def sessions(module_sessions, made_datasets):
 def datasets(made_datasets, sessions) -> dict[str, str]:
     """Datasets named alpha and beta: name → id."""
     return made_datasets
+
+
+def operator() -> str:
+    """The principal the CLI acts as when no ``--as`` is given: the operating-system user."""
+    return f"os:{operator_name()}"
 
 
 def ok(result) -> str:
@@ -124,17 +130,18 @@ def test_users_create_with_a_key_expiry_sets_it(cli, client):
     assert before + timedelta(days=7) - timedelta(seconds=1) <= ends <= utcnow() + timedelta(days=7)
 
 
-def test_users_list_shows_roles_by_dataset_id_or_star(cli, datasets):
+def test_users_list_shows_roles_by_dataset_name_or_star(cli, datasets):
     ok(cli("users", "create", "mixed", "--role", "ml_engineer"))
     ok(cli("users", "grant", "mixed", "annotator", "--dataset", "alpha"))
     ok(cli("users", "grant", "mixed", "reviewer", "--dataset", "beta"))
     ok(cli("users", "create", "bare"))
     roles = listed_roles(cli)
     assert set(roles["mixed"].split(", ")) == {
-        "ml_engineer@*", f"annotator@{datasets['alpha']}", f"reviewer@{datasets['beta']}",
+        "ml_engineer@*", "annotator@alpha", "reviewer@beta",
     }
     assert roles["bare"] == "-"
     assert roles["system"] == "admin@*"
+    assert roles[operator()] == "admin@*"  # the host's operator the command ran as
     assert roles["data_steward"] == "data_steward@*"
     assert not [line for line in roles.values() if "lt_" in line]
 
@@ -164,7 +171,7 @@ def test_users_grant_refuses_duplicates_global_dataset_roles_and_unknown_names(c
     refused(cli("users", "grant", "ann", "reviewer", "--dataset", "nope"), "dataset 'nope' not found")
     wrong_role = cli("users", "grant", "ann", "wizard")
     assert wrong_role.exit_code == 2 and "wizard" in wrong_role.stderr
-    assert listed_roles(cli)["ann"] == f"annotator@{datasets['alpha']}"
+    assert listed_roles(cli)["ann"] == "annotator@alpha"
 
 
 def test_users_revoke_removes_exactly_the_named_binding(cli, client, datasets):
@@ -291,7 +298,7 @@ def test_keys_commands_on_an_unknown_key_id_exit_2(cli, client, first_key, comma
     assert status(client, first_key) == 200
 
 
-def test_cli_changes_are_audited_as_the_system_principal(cli, sessions, datasets, first_key):
+def test_cli_changes_are_audited_as_the_host_operator(cli, sessions, datasets, first_key):
     ok(cli("users", "grant", "mia", "reviewer", "--dataset", "alpha"))
     ok(cli("users", "revoke", "mia", "reviewer", "--dataset", "alpha"))
     ok(cli("keys", "create", "mia"))
@@ -300,9 +307,14 @@ def test_cli_changes_are_audited_as_the_system_principal(cli, sessions, datasets
         entries = session.scalars(
             select(AuditEntryRow).where(AuditEntryRow.action == "principal:manage").order_by(AuditEntryRow.seq)
         ).all()
-        ours = [e for e in entries if e.details.get("name") == "mia" or e.details.get("operation") != "create"]
+        ours = [
+            e for e in entries if e.details.get("name") == "mia" or e.details.get("operation") not in {"create", "provision"}
+        ]
+        [provisioned] = [e for e in entries if e.details.get("operation") == "provision"]
     assert [e.details["operation"] for e in ours] == ["create", "grant", "revoke", "key:create", "key:rotate"]
-    assert {e.actor_name for e in ours} == {"system"}
+    assert {e.actor_name for e in ours} == {operator()}
+    # The operator's principal was made on the CLI's first use, by the built-in admin, on record.
+    assert (provisioned.actor_name, provisioned.details["name"]) == ("system", operator())
     assert ours[-1].details["replaced"] == key_id_of(first_key)
 
 
@@ -386,7 +398,7 @@ def test_audit_export_writes_only_the_matching_entries(cli, sessions, datasets, 
     # The export itself is on record, with its filter.
     with sessions() as session:
         last = session.scalar(select(AuditEntryRow).order_by(AuditEntryRow.seq.desc()).limit(1))
-        assert (last.action, last.actor_name, last.details) == ("audit:export", "system", {"action": "dataset:create"})
+        assert (last.action, last.actor_name, last.details) == ("audit:export", operator(), {"action": "dataset:create"})
 
 
 def test_audit_export_with_no_match_writes_an_empty_file(cli, datasets, tmp_path):
@@ -397,8 +409,8 @@ def test_audit_export_with_no_match_writes_an_empty_file(cli, datasets, tmp_path
 
 def test_audit_export_filters_by_actor_too(cli, datasets, first_key, tmp_path):
     output = tmp_path / "export.jsonl"
-    ok(cli("audit", "export", "--output", output, "--actor", "system", "--action", "principal:manage"))
+    ok(cli("audit", "export", "--output", output, "--actor", operator(), "--action", "principal:manage"))
     entries = [json.loads(line) for line in output.read_text().splitlines()]
-    assert entries and {(e["actor_name"], e["action"]) for e in entries} == {("system", "principal:manage")}
+    assert entries and {(e["actor_name"], e["action"]) for e in entries} == {(operator(), "principal:manage")}
     assert "mia" in [e["details"].get("name") for e in entries]
     assert first_key.split("_", 2)[2] not in output.read_text()

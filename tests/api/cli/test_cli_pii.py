@@ -8,6 +8,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from api.app import create_app
+from api.cli.support import operator_name
 from catalog.core import audit_log, migrate
 from catalog.core.config import Settings
 from catalog.core.db import make_engine, make_sessionmaker
@@ -67,7 +68,7 @@ def test_pii_rescan_of_an_unknown_dataset_exits_2(cli):
     assert result.exit_code == 2 and "dataset 'nope' not found" in result.output
 
 
-def test_erase_from_the_cli_is_audited_as_the_system_principal(cli, actors, sessions):
+def test_erase_from_the_cli_is_audited_as_the_host_operator(cli, actors, sessions):
     steward = actors(Role.DATA_STEWARD, "stew")
     dataset = steward.dataset("cli-erase", TEXT_SCHEMA)
     steward.records(dataset["id"], chat_record(f"I am {EMAIL}", metadata={"subject_id": "s-9"}))
@@ -77,7 +78,7 @@ def test_erase_from_the_cli_is_audited_as_the_system_principal(cli, actors, sess
     with sessions() as session:
         [entry] = session.scalars(select(AuditEntryRow).where(AuditEntryRow.action == "subject:erase")).all()
         [content] = session.scalars(select(RecordRow.content)).all()
-    assert (entry.actor_name, entry.details["reason"]) == ("system", "DSR-9")
+    assert (entry.actor_name, entry.details["reason"]) == (f"os:{operator_name()}", "DSR-9")
     assert EMAIL not in str(content)
 
 

@@ -5,6 +5,7 @@ import json
 import pyarrow.parquet as pq
 import pytest
 
+from api.cli.support import operator_name
 from catalog.core.principal import Role
 from tests.support.builders import TEXT_SCHEMA, chat_record
 
@@ -56,3 +57,21 @@ def test_export_writes_every_row_with_its_labels(cli, dataset, tmp_path, fmt):
         rows = pq.read_table(out).to_pylist()
         labels = {row["messages"][0]["content"]: [json.loads(label["value"]) for label in row["labels"]] for row in rows}
     assert labels == {"One": ["1"], "Two": []}
+
+
+def test_a_release_records_who_cut_it_the_host_operator_or_the_principal_named_by_as(cli, dataset, client):
+    """The CLI acts as the operating-system user running it (``os:<user>``), never an anonymous
+    ``system``; ``--as`` names someone else."""
+    mine = json.loads(ok(cli("release", "cli-rel", "--tag", "v1")))
+    assert mine["created_by"] == f"os:{operator_name()}"
+    theirs = json.loads(ok(cli("release", "cli-rel", "--tag", "v2", "--as", "data_steward")))
+    assert theirs["created_by"] == "data_steward"
+    # REST reads the same names back.
+    steward = dataset["steward"]
+    listed = client.get(f"/api/v1/datasets/{dataset['dataset']['id']}/releases", headers=steward.headers)
+    assert [(r["tag"], r["created_by"]) for r in listed.json()] == [("v1", f"os:{operator_name()}"), ("v2", "data_steward")]
+
+
+def ok(result) -> str:
+    assert result.exit_code == 0, (result.stdout, result.stderr)
+    return result.stdout

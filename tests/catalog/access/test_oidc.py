@@ -397,6 +397,13 @@ def test_only_asymmetric_algorithms_may_be_allowed(jwks_file, algorithms):
         _settings(jwks_file, algorithms=algorithms)
 
 
+def test_the_default_algorithms_accepted_without_asking_pyjwt_are_public_key_ones():
+    from catalog.core.config import _DEFAULT_ALGORITHMS
+
+    assert _DEFAULT_ALGORITHMS <= frozenset(jwt.algorithms.requires_cryptography)
+    assert set(OidcSettings.model_fields["algorithms"].default) == _DEFAULT_ALGORITHMS
+
+
 @pytest.mark.parametrize("role", ["annotator", "reviewer", "superuser"])
 def test_role_map_targets_must_be_token_grantable_roles(jwks_file, role):
     with pytest.raises(ValidationError, match="never from a token"):
