@@ -6,6 +6,7 @@ import types
 import pytest
 
 import api.cli.server
+import lineage.delivery
 from api.cli import support as cli_support
 
 
@@ -57,7 +58,7 @@ def test_the_factory_builds_the_app_from_the_settings_the_command_reads(uvicorn_
 
 def test_serve_passes_the_workers_on(cli, monkeypatch):
     seen = []
-    monkeypatch.setattr(api.cli.server, "configured_delivery", lambda settings: None)
+    monkeypatch.setattr(lineage.delivery, "configured_delivery", lambda settings: None)  # serve imports it when it runs
     monkeypatch.setattr(api.cli.server, "run_server", lambda host, port, background, workers: seen.append(workers))
     assert cli("serve", "--workers", "2").exit_code == 0
     assert cli("serve", "--workers", "0").exit_code == 2
