@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from catalog.access.policy import Action, check_grant, require
@@ -154,14 +155,28 @@ def load_principal(session: Session, row: PrincipalRow) -> Principal:
 
 def system_principal(session: Session) -> Principal:
     """The operator acting through the CLI on the host: an admin that has no API key."""
-    row = session.scalar(select(PrincipalRow).where(PrincipalRow.name == SYSTEM_NAME))
-    if row is None:
-        row = PrincipalRow(name=SYSTEM_NAME)
-        session.add(row)
-        session.flush()
+    row, made = _found_or_made(session, SYSTEM_NAME)
+    if made:
         session.add(RoleBindingRow(principal_id=row.id, role=Role.ADMIN.value, granted_by=row.id))
         session.flush()
     return load_principal(session, row)
+
+
+def _found_or_made(session: Session, name: str) -> tuple[PrincipalRow, bool]:
+    """The principal row called ``name``, and whether this call made it. Two processes may make
+    it at once (two CLI commands of one user on PostgreSQL): the insert runs in a savepoint, and
+    the loser of that race reads the winner's row."""
+    row = session.scalar(select(PrincipalRow).where(PrincipalRow.name == name))
+    if row is not None:
+        return row, False
+    try:
+        with session.begin_nested():
+            row = PrincipalRow(name=name)
+            session.add(row)
+            session.flush()
+    except IntegrityError:
+        return session.scalars(select(PrincipalRow).where(PrincipalRow.name == name)).one(), False
+    return row, True
 
 
 def host_operator(session: Session, username: str) -> Principal:
@@ -172,12 +187,9 @@ def host_operator(session: Session, username: str) -> Principal:
     first use, granted by ``system`` and audited.
     """
     name = f"{OPERATOR_PREFIX}{username}"
-    row = session.scalar(select(PrincipalRow).where(PrincipalRow.name == name))
-    if row is None:
+    row, made = _found_or_made(session, name)
+    if made:
         system = system_principal(session)
-        row = PrincipalRow(name=name)
-        session.add(row)
-        session.flush()
         session.add(RoleBindingRow(principal_id=row.id, role=Role.ADMIN.value, granted_by=system.id))
         session.flush()
         audit_log.append(
