@@ -103,6 +103,20 @@ def refused(response, status: int, code: str, *words: str) -> dict:
     return error
 
 
+def test_the_openapi_document_gives_every_refusal_the_error_body(world, steward):
+    """FastAPI documented 422 as its own ``{"detail": [...]}`` and no other 4xx, so a fuzzer could
+    not tell a documented refusal from a wrong one."""
+    document = steward.ok(steward.get("/openapi.json"))
+    for path, operations in document["paths"].items():
+        if not path.startswith("/api/v1"):
+            continue
+        for method, operation in operations.items():
+            for status in ("400", "401", "403", "404", "409", "413", "415", "422", "503"):
+                schema = operation["responses"][status]["content"]["application/json"]["schema"]
+                assert schema == {"$ref": "#/components/schemas/ErrorBody"}, (method, path, status)
+    assert "HTTPValidationError" not in document["components"]["schemas"]
+
+
 # --- the body gate: size, type, encoding, syntax, nesting, REST and GraphQL ---------------------
 
 DEEP = '{"a":' * 10_000 + "1" + "}" * 10_000

@@ -2,7 +2,7 @@
 GraphQL query and mutation, with a bounded number of generated requests each and a fixed seed.
 
 REST, as an admin (every operation) and as an ML engineer (the reads): no 5xx, and the response
-matches what ``/openapi.json`` documents for it (body and content type). GraphQL, as an admin
+is what ``/openapi.json`` documents for it (a documented status, its body and content type). GraphQL, as an admin
 (every query and mutation): no 5xx, a body of ``data`` and ``errors`` only, and every error
 coded and none masked as ``INTERNAL`` (schemathesis's own GraphQL check counts any error,
 ``NOT_FOUND`` too, as a failure). A bug it finds gets a hand-written case in ``test_bad_input.py``.
@@ -34,7 +34,11 @@ from hypothesis import HealthCheck, strategies
 from schemathesis.checks import not_a_server_error
 from schemathesis.config import SchemathesisConfig
 from schemathesis.generation import GenerationMode
-from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from api.app import create_app
 from api.graphql.schema import make_schema
@@ -52,7 +56,7 @@ SETTINGS = hypothesis.settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large,
                            HealthCheck.function_scoped_fixture],
 )
-CHECKS = [not_a_server_error, response_schema_conformance, content_type_conformance]
+CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance, content_type_conformance]
 
 
 def _literal(value) -> ValueNode:
