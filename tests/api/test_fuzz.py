@@ -7,10 +7,11 @@ is what ``/openapi.json`` documents for it (a documented status, its body and co
 coded and none masked as ``INTERNAL`` (schemathesis's own GraphQL check counts any error,
 ``NOT_FOUND`` too, as a failure). A bug it finds gets a hand-written case in ``test_bad_input.py``.
 
-One world per module and backend: a dataset with records, an annotation and a release. Half of
-the generated path parameters are swapped for that world's ids, so the operations also run on
+One world per module and backend: a dataset with records, an annotation and a release. Some of
+the generated requests take that world's ids as path parameters, so the operations also run on
 things that exist, not only into 404s; every request runs in a savepoint that is rolled back,
-so each meets the same world.
+so each meets the same world. Schemathesis never generates a lone surrogate (it cannot send
+one as UTF-8): ``test_bad_input.py`` sends those by hand.
 """
 
 from dataclasses import dataclass
@@ -158,7 +159,7 @@ def graphql_schema(app, world):
 
 
 def cases(operation, known: dict[str, str] | None = None):
-    """Generated requests, schema-valid and not; with path parameters, half of them on the world's ids."""
+    """Generated requests: schema-valid and not, and schema-valid on the world's ids (a third each)."""
     made = [operation.as_strategy(mode) for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)]
     names = [p.name for p in operation.path_parameters] if known is not None else []
     if any(name in known for name in names):
