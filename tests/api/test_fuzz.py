@@ -159,7 +159,8 @@ def graphql_schema(app, world):
 
 
 def cases(operation, known: dict[str, str] | None = None):
-    """Generated requests: schema-valid and not, and schema-valid on the world's ids (a third each)."""
+    """Generated requests: schema-valid and not, and schema-valid on the world's ids where the
+    operation takes ids the world has."""
     made = [operation.as_strategy(mode) for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)]
     names = [p.name for p in operation.path_parameters] if known is not None else []
     if any(name in known for name in names):
