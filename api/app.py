@@ -11,7 +11,7 @@ from fastapi import Depends, FastAPI, Request
 
 from api.body import BodyGate
 from api.deps import API_PREFIX, no_nul_in_parameters
-from api.errors import install_error_handlers, internal_error
+from api.errors import ERROR_RESPONSES, install_error_handlers, internal_error
 from api.graphql.schema import graphql_router
 from api.routes import (
     annotations,
@@ -80,7 +80,7 @@ def create_app(settings: Settings | None = None, sessions=None) -> FastAPI:
     routers = (me.router, principals.router, datasets.router, records.router, annotations.router, imports.router,
                audit.router, subjects.router, releases.router, lineage.router, models.router)
     for router in routers:
-        app.include_router(router, prefix=API_PREFIX)
+        app.include_router(router, prefix=API_PREFIX, responses=ERROR_RESPONSES)
     app.include_router(graphql_router(settings))
     return app
 

@@ -2,10 +2,12 @@
 
 import json
 import uuid
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException
 
@@ -32,6 +34,37 @@ _CODE_BY_HTTP_STATUS = {
 }
 CONCURRENT_CHANGE = "the change conflicts with data written concurrently"
 log = get_logger(__name__)
+
+
+class ErrorOut(BaseModel):
+    code: str
+    message: str
+    details: Any = None
+
+
+class ErrorBody(BaseModel):
+    """Every error, REST's statuses below and the body gate's alike: ``{"error": {...}}``."""
+
+    error: ErrorOut
+
+
+# What any route under /api/v1 may answer besides its own success, in the OpenAPI document: the
+# body gate (400, 413, 415), the key (401), the policy (403), the domain (404, 409, 422; 400 for a
+# lineage event) and the database (503). FastAPI would document 422 as its own {"detail": [...]}.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": description}
+    for status, description in (
+        (400, "Bad request: a body that is not JSON or is nested too deep, or an invalid lineage event"),
+        (401, "No valid API key or token"),
+        (403, "Forbidden"),
+        (404, "Not found"),
+        (409, "Conflict"),
+        (413, "Payload too large"),
+        (415, "Unsupported media type"),
+        (422, "Invalid input"),
+        (503, "The database is unavailable"),
+    )
+}
 
 
 class ErrorResponse(JSONResponse):

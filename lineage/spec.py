@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from pydantic import AnyUrl, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from catalog.core.json_input import NUL_PROBLEM, nul_location
+from catalog.core.json_input import bad_text
 
 _TIMEZONE = re.compile(r"(Z|[+-]\d{2}:?\d{2})$", re.IGNORECASE)
 EVENT_TYPES = ("START", "RUNNING", "COMPLETE", "ABORT", "FAIL", "OTHER")
@@ -106,8 +106,9 @@ def parse_event(document: Any) -> Event:
     """The event, typed by what it holds (a run: RunEvent; a dataset: DatasetEvent; a job: JobEvent)."""
     if not isinstance(document, dict):
         raise InvalidEvent("an OpenLineage event is a JSON object")
-    if (where := nul_location(document)) is not None:  # stored raw: PostgreSQL's jsonb cannot hold it
-        raise InvalidEvent(f"{where}: {NUL_PROBLEM}")
+    if (found := bad_text(document)) is not None:  # stored raw: PostgreSQL's jsonb cannot hold it
+        where, problem = found
+        raise InvalidEvent(f"{where}: {problem}")
     kind = RunEvent if "run" in document else DatasetEvent if "dataset" in document else JobEvent if "job" in document else None
     if kind is None:
         raise InvalidEvent("an OpenLineage event holds a run and a job (RunEvent), a dataset (DatasetEvent) or a job (JobEvent)")

@@ -1,17 +1,30 @@
-"""JSON from outside, read defensively: strict UTF-8, bounded nesting, no NUL in any text.
+"""JSON from outside, read defensively: strict UTF-8, bounded nesting, no NUL and no lone
+surrogate in any text.
 
 The API's body gate (``api/body.py``) and the import reader (``catalog/importing/reading.py``)
-read untrusted JSON through :func:`loads`; the input schemas refuse NUL through
-:func:`nul_location` (``catalog/core/schemas.py``).
+read untrusted JSON through :func:`loads`; the input schemas refuse NUL and lone surrogates
+through :func:`bad_text` (``catalog/core/schemas.py``).
 """
 
 import json
+import re
 from typing import Any
 
 from catalog.core.errors import InvalidInput
 
 NUL = "\x00"
 NUL_PROBLEM = "must not contain NUL (\\u0000)"
+# JSON may escape half of a UTF-16 pair alone ("\\ud800"): no UTF-8 encodes it, so no database stores it.
+SURROGATE_PROBLEM = "must not contain a lone surrogate (\\ud800-\\udfff)"
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def text_problem(text: str) -> str | None:
+    """Why ``text`` cannot be stored (NUL, a lone surrogate), or None when it can."""
+    found = _UNSTORABLE.search(text)
+    if found is None:
+        return None
+    return NUL_PROBLEM if found.group() == NUL else SURROGATE_PROBLEM
 
 
 class BadJson(InvalidInput):
@@ -56,20 +69,21 @@ def deeper_than(value: Any, limit: int) -> bool:
     return False
 
 
-def nul_location(value: Any) -> str | None:
-    """Where the first text holding NUL is inside ``value`` (``""`` for ``value`` itself,
-    ``"0.content"`` deeper; a key counts as text), or None when there is none."""
+def bad_text(value: Any) -> tuple[str, str] | None:
+    """Where the first text that cannot be stored is inside ``value`` (``""`` for ``value`` itself,
+    ``"0.content"`` deeper; a key counts as text) and why (:func:`text_problem`), or None."""
     pending: list[tuple[Any, str]] = [(value, "")]
     while pending:
         item, where = pending.pop()
         if isinstance(item, str):
-            if NUL in item:
-                return where
+            if (problem := text_problem(item)) is not None:
+                return where, problem
         elif isinstance(item, dict):
             for key, child in item.items():
                 at = f"{where}.{key}" if where else str(key)
-                if isinstance(key, str) and NUL in key:
-                    return at
+                if isinstance(key, str) and (problem := text_problem(key)) is not None:
+                    # Escaped: the location goes into messages, which must encode (pydantic's too).
+                    return at.encode("utf-8", "backslashreplace").decode("utf-8"), problem
                 pending.append((child, at))
         elif isinstance(item, list | tuple):
             pending.extend((child, f"{where}.{index}" if where else str(index)) for index, child in enumerate(item))

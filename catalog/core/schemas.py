@@ -8,7 +8,7 @@ from typing import Annotated, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
-from catalog.core.json_input import NUL_PROBLEM, nul_location
+from catalog.core.json_input import bad_text
 
 T = TypeVar("T")
 Text = Annotated[str, Field(max_length=1_000_000)]
@@ -17,7 +17,8 @@ Text = Annotated[str, Field(max_length=1_000_000)]
 class InputModel(BaseModel):
     """A request body: unknown fields are refused, not ignored, and so is NUL (``\\u0000``) in any
     text, free-form JSON (metadata, values) and its keys included: PostgreSQL cannot store it, and
-    SQLite would keep a text that other tools cut short."""
+    SQLite would keep a text that other tools cut short. So is a lone surrogate (``\\ud800``),
+    which JSON can escape but no UTF-8 encodes (pydantic refuses one only in a ``str`` field)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -25,9 +26,10 @@ class InputModel(BaseModel):
     @classmethod
     def _no_nul(cls, value):
         plain = value.model_dump() if isinstance(value, BaseModel) and not isinstance(value, InputModel) else value
-        where = nul_location(plain)  # a nested InputModel checked its own fields
-        if where is not None:
-            raise ValueError(f"{where}: {NUL_PROBLEM}" if where else NUL_PROBLEM)
+        found = bad_text(plain)  # a nested InputModel checked its own fields
+        if found is not None:
+            where, problem = found
+            raise ValueError(f"{where}: {problem}" if where else problem)
         return value
 
 

@@ -23,7 +23,7 @@ from catalog.annotations.schemas import SourceKind
 from catalog.annotations.service import current_revisions, new_annotation_rows, revision_row
 from catalog.core import audit_log, outbox
 from catalog.core.errors import InvalidInput
-from catalog.core.json_input import NUL_PROBLEM, nul_location
+from catalog.core.json_input import bad_text
 from catalog.core.models import AnnotationRow, DatasetRow, RecordRow, RevisionRow, utcnow
 from catalog.core.principal import Principal
 from catalog.datasets.guidelines import latest_version
@@ -150,8 +150,9 @@ class _Importer:
         if isinstance(item, Unreadable):
             self.report.reject(item.location, item.reason)
             return None
-        if (where := nul_location(item.value)) is not None:
-            return self.report.reject(item.location, f"{where or 'the item'}: {NUL_PROBLEM}")
+        if (found := bad_text(item.value)) is not None:
+            where, problem = found
+            return self.report.reject(item.location, f"{where or 'the item'}: {problem}")
         try:
             parsed = parse(self.fmt, item.value)
             if parsed.response is not None:

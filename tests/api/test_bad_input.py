@@ -103,6 +103,20 @@ def refused(response, status: int, code: str, *words: str) -> dict:
     return error
 
 
+def test_the_openapi_document_gives_every_refusal_the_error_body(world, steward):
+    """FastAPI documented 422 as its own ``{"detail": [...]}`` and no other 4xx, so a fuzzer could
+    not tell a documented refusal from a wrong one."""
+    document = steward.ok(steward.get("/openapi.json"))
+    for path, operations in document["paths"].items():
+        if not path.startswith("/api/v1"):
+            continue
+        for method, operation in operations.items():
+            for status in ("400", "401", "403", "404", "409", "413", "415", "422", "503"):
+                schema = operation["responses"][status]["content"]["application/json"]["schema"]
+                assert schema == {"$ref": "#/components/schemas/ErrorBody"}, (method, path, status)
+    assert "HTTPValidationError" not in document["components"]["schemas"]
+
+
 # --- the body gate: size, type, encoding, syntax, nesting, REST and GraphQL ---------------------
 
 DEEP = '{"a":' * 10_000 + "1" + "}" * 10_000
@@ -303,6 +317,54 @@ def test_nul_in_a_lineage_event_is_400_naming_where(world, client, unchanged):
     refused(admin.post("/api/v1/lineage", event), 400, "INVALID_EVENT", "job.name", "NUL")
 
 
+# --- a lone surrogate in any text: JSON escapes it ("\\ud800"), no UTF-8 encodes it, no database stores it
+
+SURROGATE = "\ud800"
+
+
+def post_escaped(caller, path: str, body) -> object:
+    """The body as ASCII JSON, a lone surrogate escaped (``json=`` would have to encode it as UTF-8)."""
+    return caller.client.post(path, content=json.dumps(body), headers={**caller.headers, "Content-Type": "application/json"})
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "where"),
+    [
+        ("/api/v1/datasets/{dataset}/records", {"records": [chat(metadata={"note": f"x{SURROGATE}"})]},
+         "body.records.0.metadata"),
+        ("/api/v1/datasets/{dataset}/records", {"records": [chat(metadata={f"k{SURROGATE}": "x"})]},
+         "body.records.0.metadata"),
+        ("/api/v1/records/{record}/annotations", {"question": "response", "value": f"a{SURROGATE}"}, "body.value"),
+        ("/api/v1/records/{record}/annotations", {"question": "response", "value": "\udfff"}, "body.value"),
+    ],
+)  # fmt: skip
+def test_a_lone_surrogate_in_free_form_json_is_422_naming_the_field(world, steward, unchanged, path, body, where):
+    """Pydantic refuses one in a ``str`` field, not in free-form JSON (metadata, values): that
+    reached the database and was a 500, on PostgreSQL and on SQLite."""
+    url = path.format(dataset=world.dataset["id"], record=world.record_id)
+    error = refused(post_escaped(steward, url, body), 422, "INVALID_INPUT", where, "lone surrogate")
+    assert error["details"][0]["location"] == where
+
+
+def test_a_lone_surrogate_in_graphql_json_variables_is_invalid_input(world, steward, unchanged):
+    query = 'mutation($id: UUID!, $v: JSON!) { annotate(recordId: $id, input: {question: "response", value: $v}) { id } }'
+    body = {"query": query, "variables": {"id": world.record_id, "v": {"text": SURROGATE}}}
+    response = steward.client.post("/graphql", content=json.dumps(body),
+                                   headers={**steward.headers, "Content-Type": "application/json"})  # fmt: skip
+    [error] = response.json()["errors"]
+    assert error["extensions"]["code"] == "INVALID_INPUT" and "lone surrogate" in error["message"], error
+
+
+def test_a_lone_surrogate_in_a_lineage_event_is_400_naming_where(world, client, unchanged):
+    admin = replace(world.admin, client=client)
+    event = {
+        "eventType": "START", "eventTime": "2026-01-01T00:00:00Z", "producer": "https://example.com/p",
+        "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
+        "run": {"runId": "01900000-0000-7000-8000-000000000000"}, "job": {"namespace": "ns", "name": f"j{SURROGATE}"},
+    }  # fmt: skip
+    refused(post_escaped(admin, "/api/v1/lineage", event), 400, "INVALID_EVENT", "job.name", "lone surrogate")
+
+
 # --- numbers out of range: limits, versions, timestamps ----------------------------------------
 
 LISTS = ["/api/v1/datasets", "/api/v1/datasets/{dataset}/records", "/api/v1/audit"]
@@ -498,6 +560,15 @@ def test_a_hostile_import_through_graphql_is_invalid_input_and_writes_nothing(wo
     body = post_graphql(steward, {"query": query, "variables": {"id": world.dataset["id"], "c": content}}).json()
     [error] = body["errors"]
     assert error["extensions"]["code"] == "INVALID_INPUT" and "line 2 is longer than" in error["message"], error
+
+
+def test_a_lone_surrogate_in_an_imported_item_rejects_that_item_naming_the_field(world, steward):
+    body = GOOD_LINE + b'{"instruction": "x", "output": "y\\ud800"}\n'
+    report = steward.ok(post_import(steward, world.dataset["id"], body), 201)
+    assert (report["records_added"], report["rejected"]) == (1, 1)
+    assert report["errors"] == [
+        {"location": "line 2", "reason": "output: must not contain a lone surrogate (\\ud800-\\udfff)"},
+    ]
 
 
 def test_nul_in_an_imported_item_rejects_that_item_naming_the_field(world, steward):
