@@ -110,12 +110,13 @@ def list_records(
 ) -> Page[RecordOut]:
     visible_dataset(session, principal, dataset_id)
     serving = Serving(session, principal)
-    stmt = serving.only_servable(select(RecordRow).where(RecordRow.dataset_id == dataset_id), dataset_id)
+    stmt = serving.record_rows(dataset_id)  # plain rows, the raw columns only for a raw reader
     if not include_retired:
         stmt = stmt.where(RecordRow.retired_at.is_(None))
-    rows, paging = fetch_page(session, stmt, RecordRow.id, keyset=RECORDS, limit=limit, cursor=cursor, scope=dataset_id)
-    records = [row.RecordRow for row in rows]
-    return paging.page(served(serving, records))
+    rows, paging = fetch_page(
+        session, stmt, RecordRow.id, keyset=RECORDS, limit=limit, cursor=cursor, scope=dataset_id, entity=False
+    )  # fmt: skip
+    return paging.page(served(serving, list(rows)))
 
 
 def get_record(session: Session, *, principal: Principal, record_id: uuid.UUID) -> RecordOut:
@@ -123,8 +124,9 @@ def get_record(session: Session, *, principal: Principal, record_id: uuid.UUID) 
     return served(Serving(session, principal), [row])[0]
 
 
-def served(serving: Serving, rows: list[RecordRow]) -> list[RecordOut]:
-    """Records as the principal may see them (callers pass only rows it may be served)."""
+def served(serving: Serving, rows: list[Any]) -> list[RecordOut]:
+    """Records as the principal may see them (callers pass only rows it may be served):
+    ``RecordRow``s, or rows of ``Serving.record_rows``."""
     return [to_dto(row, text) for row, text in zip(rows, serving.records(rows), strict=True)]
 
 
@@ -182,7 +184,7 @@ def retire_records(
     )
 
 
-def to_dto(row: RecordRow, served: RecordText) -> RecordOut:
+def to_dto(row: Any, served: RecordText) -> RecordOut:
     return RecordOut(
         id=row.id,
         dataset_id=row.dataset_id,
