@@ -14,7 +14,8 @@ can be checked against it.
 The database is a scratch one, dropped at the end, unless ``--database NAME`` names one to keep
 (seeded on first use, reused after). The last line of output is one JSON object: per scenario
 the median wall and CPU (this process: the app and the client) milliseconds per request over
-``--rounds`` rounds, and the bodies' digest.
+``--rounds`` rounds, the SQL statements per request (BEGIN, COMMIT and pool pings not counted),
+and the bodies' digest.
 """
 
 import argparse
@@ -31,8 +32,8 @@ from trace import seed_database  # benchmarks/trace.py (this folder comes first)
 from typing import Any
 
 from ingest import DEFAULT_POSTGRES_URL
-from sqlalchemy import select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import event, select, text
+from sqlalchemy.engine import Engine, make_url
 
 from catalog.access import service as principals
 from catalog.access.schemas import BindingIn, KeyCreate, PrincipalCreate
@@ -147,26 +148,34 @@ def measure(url: str, requests: int, rounds: int) -> dict[str, Any]:
     key, ids = reader_key(url)
     os.environ["LABELTRAIL_DATABASE_URL"] = url
     app = frozen(create_app(Settings(database_url=url, log_level="WARNING")))
-    results: dict[str, dict[str, list[float] | str]] = {}
+    results: dict[str, dict[str, Any]] = {}
+    statements = [0]
+
+    @event.listens_for(Engine, "before_cursor_execute")
+    def count(*_args) -> None:
+        statements[0] += 1
+
     with TestClient(app, headers={"Authorization": f"Bearer {key}"}) as client:
         for round_ in range(rounds + 1):  # the first round warms up, unmeasured
             state, sends = scenarios(client, ids)
             for name, send in sends.items():
                 state.update(rest=None, graphql=None)
                 digest = hashlib.sha256()
+                statements[0] = 0
                 wall, cpu = time.perf_counter(), time.process_time()
                 for _ in range(requests):
                     digest.update(send())
                 wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
                 if round_:
                     shown = results.setdefault(name, {"wall": [], "cpu": [], "sha256": digest.hexdigest()})
+                    shown["statements"] = statements[0] / requests
                     shown["wall"].append(wall * 1000 / requests)
                     shown["cpu"].append(cpu * 1000 / requests)
                     assert shown["sha256"] == digest.hexdigest(), f"{name}: the bodies changed between rounds"
     gc.collect()
     return {
         name: {"wall_ms": round(statistics.median(shown["wall"]), 2), "cpu_ms": round(statistics.median(shown["cpu"]), 2),
-               "sha256": shown["sha256"][:16]}
+               "statements": shown["statements"], "sha256": shown["sha256"][:16]}
         for name, shown in results.items()
     }  # fmt: skip
 
@@ -186,7 +195,8 @@ def main() -> None:
     with database(args.postgres_url, args.database, args.annotations) as url:
         result = measure(url, args.requests, args.rounds)
     for name, shown in result.items():
-        print(f"{name:16} {shown['wall_ms']:7.2f} ms wall, {shown['cpu_ms']:7.2f} ms CPU per request  bodies {shown['sha256']}")
+        print(f"{name:16} {shown['wall_ms']:7.2f} ms wall, {shown['cpu_ms']:7.2f} ms CPU, "
+              f"{shown['statements']:g} statements per request; bodies {shown['sha256']}")
     print(json.dumps(result))
 
 
