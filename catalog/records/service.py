@@ -10,10 +10,10 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from catalog.access.policy import Action, require, scope_datasets
+from catalog.access.policy import Action, in_scope, require, scope_datasets
 from catalog.access.serving import RecordText, Serving
 from catalog.core import audit_log
-from catalog.core.errors import Conflict, NotFound
+from catalog.core.errors import Conflict, InvalidInput, NotFound
 from catalog.core.hashing import canonical_json, content_hash, digest_strings, sha256_hex
 from catalog.core.models import DatasetRow, RecordRow, new_id, utcnow
 from catalog.core.pagination import Keyset, fetch_page
@@ -108,14 +108,25 @@ def list_records(
     cursor: str | None = None,
     include_retired: bool = False,
 ) -> Page[RecordOut]:
-    visible_dataset(session, principal, dataset_id)
+    """A page of the dataset's records. The dataset's visibility is folded into the page: the
+    roles decide whether the principal may see it at all, and a record of the page proves the
+    dataset exists; only an empty page (or a cursor refused) asks whether it does, so that a
+    missing dataset is the same 404 as an invisible one, before any cursor error."""
+    if not in_scope(principal, dataset_id):
+        raise NotFound("dataset not found", {"dataset_id": str(dataset_id)})
     serving = Serving(session, principal)
     stmt = serving.record_rows(dataset_id)  # plain rows, the raw columns only for a raw reader
     if not include_retired:
         stmt = stmt.where(RecordRow.retired_at.is_(None))
-    rows, paging = fetch_page(
-        session, stmt, RecordRow.id, keyset=RECORDS, limit=limit, cursor=cursor, scope=dataset_id, entity=False
-    )  # fmt: skip
+    try:
+        rows, paging = fetch_page(
+            session, stmt, RecordRow.id, keyset=RECORDS, limit=limit, cursor=cursor, scope=dataset_id, entity=False
+        )  # fmt: skip
+    except InvalidInput:
+        visible_dataset(session, principal, dataset_id)
+        raise
+    if not rows:
+        visible_dataset(session, principal, dataset_id)
     return paging.page(served(serving, list(rows)))
 
 
