@@ -32,7 +32,7 @@ from catalog.datasets.guidelines import resolve_version
 from catalog.datasets.label_schema import validate_value
 from catalog.datasets.service import label_schema_of
 from catalog.pii_gate.service import mask_revision_now
-from catalog.records.service import visible_record, visible_records
+from catalog.records.service import visible_record, visible_record_keys
 
 
 def create_annotation(
@@ -263,13 +263,12 @@ def list_for_records(
 ) -> dict[uuid.UUID, list[AnnotationOut]]:
     """Each record's annotations, for those of ``record_ids`` the principal may see (as
     :func:`list_record_annotations` decides); the others are left out."""
-    return _annotations_of(session, principal, list(visible_records(session, principal, record_ids).values()))
+    return _annotations_of(session, principal, list(visible_record_keys(session, principal, record_ids).values()))
 
 
-def _annotations_of(
-    session: Session, principal: Principal, records: list[RecordRow]
-) -> dict[uuid.UUID, list[AnnotationOut]]:
-    """Every annotation on each record, in creation order, with its current revision."""
+def _annotations_of(session: Session, principal: Principal, records: list) -> dict[uuid.UUID, list[AnnotationOut]]:
+    """Every annotation on each record (anything with its ``id`` and ``dataset_id``), in creation
+    order, with its current revision."""
     found: dict[uuid.UUID, list[AnnotationOut]] = {record.id: [] for record in records}
     if not records:
         return found

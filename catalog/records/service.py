@@ -158,6 +158,18 @@ def visible_records(
     return {row.id: row for row in session.scalars(stmt) if serving.servable(row)}
 
 
+def visible_record_keys(session: Session, principal: Principal, record_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, Any]:
+    """As :func:`visible_records`, but only each record's ``id``, ``dataset_id`` and
+    ``mask_status`` (plain rows), for callers that need which records the principal may see, not
+    what they hold: a page's annotations."""
+    stmt = scope_datasets(
+        select(RecordRow.id, RecordRow.dataset_id, RecordRow.mask_status).where(RecordRow.id.in_(record_ids)),
+        principal, RecordRow.dataset_id,
+    )  # fmt: skip
+    serving = Serving(session, principal)
+    return {row.id: row for row in session.execute(stmt) if serving.servable(row)}
+
+
 def retire_record(
     session: Session, *, principal: Principal, record_id: uuid.UUID, data: RecordRetire
 ) -> RecordOut:
