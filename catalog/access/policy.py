@@ -161,6 +161,13 @@ def scope_datasets(stmt: Select, principal: Principal, dataset_id_column) -> Sel
     return stmt.where(dataset_id_column.in_(readable))
 
 
+def in_scope(principal: Principal, dataset_id: uuid.UUID) -> bool:
+    """Whether :func:`scope_datasets` keeps rows of ``dataset_id`` for the principal: the roles
+    alone decide, so no query is needed (whether the dataset exists is another question)."""
+    readable = readable_dataset_ids(principal)
+    return readable is None or dataset_id in readable
+
+
 def check_grant(role: Role, dataset_id: uuid.UUID | None) -> None:
     """Refuse bindings the model does not allow: annotators and reviewers work on assigned datasets."""
     if dataset_id is None and role in DATASET_ONLY_ROLES:

@@ -70,29 +70,41 @@ def authenticate(session: Session, *, key: str) -> Principal:
 def identify(session: Session, *, key: str) -> KeyHolder:
     """The principal an API key belongs to, read without writing; any problem is the same 401,
     saying nothing more. Stamping the key's last use, when due, is left to the caller, so that
-    a request that only reads need not take a write lock for it (see :func:`stamp_use`)."""
+    a request that only reads need not take a write lock for it (see :func:`stamp_use`).
+
+    One statement reads the key, its principal and the principal's active role bindings (one row
+    per binding, or one row without a binding), as plain rows: this runs on every request."""
     parts = key.split("_", 2)
     if len(parts) != 3 or parts[0] != KEY_PREFIX:
         raise Unauthenticated("invalid API key")
-    found = session.execute(
-        select(ApiKeyRow, PrincipalRow)
+    rows = session.execute(
+        select(
+            ApiKeyRow.id, ApiKeyRow.key_sha256, ApiKeyRow.revoked_at, ApiKeyRow.expires_at, ApiKeyRow.last_used_at,
+            PrincipalRow.id.label("principal_id"), PrincipalRow.name, PrincipalRow.disabled_at,
+            RoleBindingRow.role, RoleBindingRow.dataset_id,
+        )
         .join(PrincipalRow, PrincipalRow.id == ApiKeyRow.principal_id)
+        .outerjoin(
+            RoleBindingRow, (RoleBindingRow.principal_id == PrincipalRow.id) & RoleBindingRow.revoked_at.is_(None)
+        )
         .where(ApiKeyRow.key_id == parts[1])
-    ).first()
+    ).all()  # fmt: skip
     now = utcnow()
-    if found is None or not _usable(found.ApiKeyRow, found.PrincipalRow, key, now):
+    found = rows[0] if rows else None
+    if found is None or not _usable(found, key, now):
         raise Unauthenticated("invalid API key")
-    last_used = found.ApiKeyRow.last_used_at
-    due = last_used is None or now - last_used >= LAST_USED_RESOLUTION
-    return KeyHolder(load_principal(session, found.PrincipalRow), found.ApiKeyRow.id if due else None)
+    due = found.last_used_at is None or now - found.last_used_at >= LAST_USED_RESOLUTION
+    bindings = [(row.role, row.dataset_id) for row in rows if row.role is not None]
+    return KeyHolder(_principal(found.principal_id, found.name, bindings), found.id if due else None)
 
 
-def _usable(key_row: ApiKeyRow, principal_row: PrincipalRow, key: str, now: datetime) -> bool:
+def _usable(found, key: str, now: datetime) -> bool:
+    """Whether the key of a row of :func:`identify` is this one, and usable now by its principal."""
     return (
-        hmac.compare_digest(key_row.key_sha256, _digest(key))
-        and key_row.revoked_at is None
-        and (key_row.expires_at is None or key_row.expires_at > now)
-        and principal_row.disabled_at is None
+        hmac.compare_digest(found.key_sha256, _digest(key))
+        and found.revoked_at is None
+        and (found.expires_at is None or found.expires_at > now)
+        and found.disabled_at is None
     )
 
 
@@ -137,17 +149,23 @@ def principal_for_identity(session: Session, identity: "OidcIdentity", *, provis
 
 def load_principal(session: Session, row: PrincipalRow) -> Principal:
     """The principal with its active role bindings, global and per dataset."""
-    global_roles: set[Role] = set()
-    per_dataset: dict[uuid.UUID, set[Role]] = defaultdict(set)
-    for role, dataset_id in session.execute(
+    bindings = session.execute(
         select(RoleBindingRow.role, RoleBindingRow.dataset_id).where(
             RoleBindingRow.principal_id == row.id, RoleBindingRow.revoked_at.is_(None)
         )
-    ):
+    )
+    return _principal(row.id, row.name, bindings)
+
+
+def _principal(principal_id: uuid.UUID, name: str, bindings) -> Principal:
+    """A principal from its active bindings, ``(role, dataset id or None)`` pairs."""
+    global_roles: set[Role] = set()
+    per_dataset: dict[uuid.UUID, set[Role]] = defaultdict(set)
+    for role, dataset_id in bindings:
         (per_dataset[dataset_id] if dataset_id else global_roles).add(Role(role))
     return Principal(
-        id=row.id,
-        name=row.name,
+        id=principal_id,
+        name=name,
         roles=frozenset(global_roles),
         dataset_roles={dataset_id: frozenset(roles) for dataset_id, roles in per_dataset.items()},
     )

@@ -12,13 +12,23 @@ import uuid
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
-from sqlalchemy import Select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from catalog.access.policy import Action, may_read_raw
 from catalog.core import audit_log
 from catalog.core.models import MASKED, AnnotationRow, RecordRow, ReleaseRow, RevisionRow
 from catalog.core.principal import Principal
+
+# What serving a record reads beside its text, and its text in each form: a page of records is
+# read as plain rows of these columns (``Serving.record_rows``), never as ``RecordRow`` objects,
+# and a caller who may not read raw text never has its raw columns read at all.
+RECORD_FIELDS = (
+    RecordRow.id, RecordRow.dataset_id, RecordRow.external_id, RecordRow.mask_status, RecordRow.detector_version,
+    RecordRow.erased_at, RecordRow.content_sha256, RecordRow.created_at, RecordRow.retired_at, RecordRow.retire_reason,
+)  # fmt: skip
+RAW_RECORD_TEXT = (RecordRow.content, RecordRow.meta)
+MASKED_RECORD_TEXT = (RecordRow.masked_content, RecordRow.masked_meta)
 
 
 class RecordText(NamedTuple):
@@ -37,9 +47,10 @@ class RevisionText(NamedTuple):
     reason: str | None
 
 
-def record_text(row: RecordRow, *, raw: bool) -> RecordText:
+def record_text(row: Any, *, raw: bool) -> RecordText:
     """Raw for a raw reader (``erased`` once the subject's raw text is gone: what is left is the
-    masked form), else the masked form, or nothing while the record waits for masking."""
+    masked form), else the masked form, or nothing while the record waits for masking. ``row`` is a
+    ``RecordRow`` or a row of :meth:`Serving.record_rows`."""
     if raw:
         return RecordText("erased" if row.erased_at else "raw", row.content, row.meta)
     if row.mask_status != MASKED:
@@ -79,8 +90,16 @@ class Serving:
         """``stmt`` over one dataset's records, narrowed to those :meth:`servable` keeps."""
         return stmt if self.raw(dataset_id) else stmt.where(RecordRow.mask_status == MASKED)
 
-    def records(self, rows: Sequence[RecordRow]) -> list[RecordText]:
-        """Each record's text. Every record served raw is audited: one entry per dataset naming them."""
+    def record_rows(self, dataset_id: uuid.UUID) -> Select:
+        """One dataset's records as :meth:`records` serves them: rows of :data:`RECORD_FIELDS` and
+        the text columns of the form the principal gets (raw, or masked), narrowed as
+        :meth:`only_servable` narrows them. The raw columns are not read for a masked reader."""
+        text = RAW_RECORD_TEXT if self.raw(dataset_id) else MASKED_RECORD_TEXT
+        return self.only_servable(select(*RECORD_FIELDS, *text).where(RecordRow.dataset_id == dataset_id), dataset_id)
+
+    def records(self, rows: Sequence[Any]) -> list[RecordText]:
+        """Each record's text (``RecordRow``s, or rows of :meth:`record_rows`). Every record served
+        raw is audited: one entry per dataset naming them."""
         texts, read = [], {}
         for row in rows:
             raw = self.raw(row.dataset_id)

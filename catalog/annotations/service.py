@@ -32,7 +32,7 @@ from catalog.datasets.guidelines import resolve_version
 from catalog.datasets.label_schema import validate_value
 from catalog.datasets.service import label_schema_of
 from catalog.pii_gate.service import mask_revision_now
-from catalog.records.service import visible_record, visible_records
+from catalog.records.service import visible_record, visible_record_keys
 
 
 def create_annotation(
@@ -263,19 +263,31 @@ def list_for_records(
 ) -> dict[uuid.UUID, list[AnnotationOut]]:
     """Each record's annotations, for those of ``record_ids`` the principal may see (as
     :func:`list_record_annotations` decides); the others are left out."""
-    return _annotations_of(session, principal, list(visible_records(session, principal, record_ids).values()))
+    return _annotations_of(session, principal, list(visible_record_keys(session, principal, record_ids).values()))
 
 
-def _annotations_of(
-    session: Session, principal: Principal, records: list[RecordRow]
-) -> dict[uuid.UUID, list[AnnotationOut]]:
-    """Every annotation on each record, in creation order, with its current revision."""
+# What a page of annotations with their current values reads: every column of the annotation,
+# and of its current revision what is served (its text in both forms: ``Serving`` picks one).
+_ANNOTATION_FIELDS = (
+    AnnotationRow.id, AnnotationRow.dataset_id, AnnotationRow.record_id, AnnotationRow.question,
+    AnnotationRow.annotator_id, AnnotationRow.source, AnnotationRow.created_at,
+)  # fmt: skip
+_CURRENT_FIELDS = (
+    RevisionRow.annotation_id, RevisionRow.revision, RevisionRow.status, RevisionRow.guideline_version,
+    RevisionRow.created_at, RevisionRow.mask_status, RevisionRow.value, RevisionRow.reason,
+    RevisionRow.masked_value, RevisionRow.masked_reason,
+)  # fmt: skip
+
+
+def _annotations_of(session: Session, principal: Principal, records: list) -> dict[uuid.UUID, list[AnnotationOut]]:
+    """Every annotation on each record (anything with its ``id`` and ``dataset_id``), in creation
+    order, with its current revision."""
     found: dict[uuid.UUID, list[AnnotationOut]] = {record.id: [] for record in records}
     if not records:
         return found
-    rows = session.scalars(
-        select(AnnotationRow).where(AnnotationRow.record_id.in_(found)).order_by(AnnotationRow.id)
-    ).all()
+    rows = session.execute(
+        select(*_ANNOTATION_FIELDS).where(AnnotationRow.record_id.in_(found)).order_by(AnnotationRow.id)
+    ).all()  # plain rows: a page's hundred annotations need no ORM objects
     datasets = _datasets(session, {record.dataset_id for record in records})
     for row, dto in zip(rows, _current_dtos(session, principal, datasets, rows), strict=True):
         found[row.record_id].append(dto)
@@ -342,6 +354,24 @@ def current_revisions(session: Session, annotation_ids: list[uuid.UUID]) -> dict
     return {row.annotation_id: row for row in rows}
 
 
+def _served_current(session: Session, annotation_ids: list[uuid.UUID]) -> dict[uuid.UUID, Any]:
+    """As :func:`current_revisions`, for reads: plain rows of what serving the current revision
+    reads (:data:`_CURRENT_FIELDS`), not ``RevisionRow`` objects."""
+    latest = (
+        select(RevisionRow.annotation_id, func.max(RevisionRow.revision).label("revision"))
+        .where(RevisionRow.annotation_id.in_(annotation_ids))
+        .group_by(RevisionRow.annotation_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(*_CURRENT_FIELDS).join(
+            latest,
+            and_(RevisionRow.annotation_id == latest.c.annotation_id, RevisionRow.revision == latest.c.revision),
+        )
+    )
+    return {row.annotation_id: row for row in rows}
+
+
 def _current_revision(session: Session, annotation_id: uuid.UUID) -> RevisionRow:
     return current_revisions(session, [annotation_id])[annotation_id]
 
@@ -396,7 +426,7 @@ def _current_dtos(
 ) -> list[AnnotationOut]:
     """Annotations with their current revisions, as ``principal`` may see them; ``datasets`` holds
     the dataset of each."""
-    current = current_revisions(session, [row.id for row in annotations])
+    current = _served_current(session, [row.id for row in annotations]) if annotations else {}
     names = principal_names(session, (row.annotator_id for row in annotations))
     serving = Serving(session, principal)
     texts = serving.revisions([(row, current[row.id]) for row in annotations])

@@ -108,15 +108,18 @@ class Paging:
 
 
 def fetch_page(
-    session: Session, stmt: Select, id_column, *, keyset: Keyset, limit: int, cursor: str | None, scope: object = ""
+    session: Session, stmt: Select, id_column, *, keyset: Keyset, limit: int, cursor: str | None, scope: object = "",
+    entity: bool = True,
 ) -> tuple[Sequence, Paging]:
-    """Rows after the cursor in id order (``stmt`` selects the row's entity first), and their paging."""
+    """Rows after the cursor in id order, and their paging. ``stmt`` selects the row's entity
+    first, or (``entity=False``) the id column first."""
     after = keyset.after(cursor, scope)
     if after is not None:
         stmt = stmt.where(id_column > after)
     rows = session.execute(stmt.order_by(id_column).limit(limit + 1)).all()
     rows, more = rows[:limit], len(rows) > limit
-    return rows, keyset.paging([row[0].id for row in rows], more=more, scope=scope)
+    ids = [row[0].id for row in rows] if entity else [row[0] for row in rows]
+    return rows, keyset.paging(ids, more=more, scope=scope)
 
 
 def seq_of(cursor: str) -> int:

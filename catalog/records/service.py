@@ -10,10 +10,10 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from catalog.access.policy import Action, require, scope_datasets
+from catalog.access.policy import Action, in_scope, require, scope_datasets
 from catalog.access.serving import RecordText, Serving
 from catalog.core import audit_log
-from catalog.core.errors import Conflict, NotFound
+from catalog.core.errors import Conflict, InvalidInput, NotFound
 from catalog.core.hashing import canonical_json, content_hash, digest_strings, sha256_hex
 from catalog.core.models import DatasetRow, RecordRow, new_id, utcnow
 from catalog.core.pagination import Keyset, fetch_page
@@ -108,14 +108,26 @@ def list_records(
     cursor: str | None = None,
     include_retired: bool = False,
 ) -> Page[RecordOut]:
-    visible_dataset(session, principal, dataset_id)
+    """A page of the dataset's records. The dataset's visibility is folded into the page: the
+    roles decide whether the principal may see it at all, and a record of the page proves the
+    dataset exists; only an empty page (or a cursor refused) asks whether it does, so that a
+    missing dataset is the same 404 as an invisible one, before any cursor error."""
+    if not in_scope(principal, dataset_id):
+        raise NotFound("dataset not found", {"dataset_id": str(dataset_id)})
     serving = Serving(session, principal)
-    stmt = serving.only_servable(select(RecordRow).where(RecordRow.dataset_id == dataset_id), dataset_id)
+    stmt = serving.record_rows(dataset_id)  # plain rows, the raw columns only for a raw reader
     if not include_retired:
         stmt = stmt.where(RecordRow.retired_at.is_(None))
-    rows, paging = fetch_page(session, stmt, RecordRow.id, keyset=RECORDS, limit=limit, cursor=cursor, scope=dataset_id)
-    records = [row.RecordRow for row in rows]
-    return paging.page(served(serving, records))
+    try:
+        rows, paging = fetch_page(
+            session, stmt, RecordRow.id, keyset=RECORDS, limit=limit, cursor=cursor, scope=dataset_id, entity=False
+        )  # fmt: skip
+    except InvalidInput:
+        visible_dataset(session, principal, dataset_id)
+        raise
+    if not rows:
+        visible_dataset(session, principal, dataset_id)
+    return paging.page(served(serving, list(rows)))
 
 
 def get_record(session: Session, *, principal: Principal, record_id: uuid.UUID) -> RecordOut:
@@ -123,8 +135,9 @@ def get_record(session: Session, *, principal: Principal, record_id: uuid.UUID) 
     return served(Serving(session, principal), [row])[0]
 
 
-def served(serving: Serving, rows: list[RecordRow]) -> list[RecordOut]:
-    """Records as the principal may see them (callers pass only rows it may be served)."""
+def served(serving: Serving, rows: list[Any]) -> list[RecordOut]:
+    """Records as the principal may see them (callers pass only rows it may be served):
+    ``RecordRow``s, or rows of ``Serving.record_rows``."""
     return [to_dto(row, text) for row, text in zip(rows, serving.records(rows), strict=True)]
 
 
@@ -143,6 +156,18 @@ def visible_records(
     stmt = scope_datasets(select(RecordRow).where(RecordRow.id.in_(record_ids)), principal, RecordRow.dataset_id)
     serving = Serving(session, principal)
     return {row.id: row for row in session.scalars(stmt) if serving.servable(row)}
+
+
+def visible_record_keys(session: Session, principal: Principal, record_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, Any]:
+    """As :func:`visible_records`, but only each record's ``id``, ``dataset_id`` and
+    ``mask_status`` (plain rows), for callers that need which records the principal may see, not
+    what they hold: a page's annotations."""
+    stmt = scope_datasets(
+        select(RecordRow.id, RecordRow.dataset_id, RecordRow.mask_status).where(RecordRow.id.in_(record_ids)),
+        principal, RecordRow.dataset_id,
+    )  # fmt: skip
+    serving = Serving(session, principal)
+    return {row.id: row for row in session.execute(stmt) if serving.servable(row)}
 
 
 def retire_record(
@@ -182,7 +207,7 @@ def retire_records(
     )
 
 
-def to_dto(row: RecordRow, served: RecordText) -> RecordOut:
+def to_dto(row: Any, served: RecordText) -> RecordOut:
     return RecordOut(
         id=row.id,
         dataset_id=row.dataset_id,
