@@ -32,6 +32,7 @@ from trace import seed_database  # benchmarks/trace.py (this folder comes first)
 from typing import Any
 
 from ingest import DEFAULT_POSTGRES_URL
+from load import GRAPHQL_PAGE  # the page the load benchmark asks for
 from sqlalchemy import event, select, text
 from sqlalchemy.engine import Engine, make_url
 
@@ -95,15 +96,6 @@ def reader_key(url: str) -> tuple[str, dict[str, str]]:
     return key, ids
 
 
-GRAPHQL_PAGE = """query($id: UUID!, $first: Int!, $after: String) {
-  dataset(id: $id) {
-    records(first: $first, after: $after) {
-      edges { node { id text messages { role content } metadata
-        annotations { id question annotator value status revision text } } }
-      pageInfo { hasNextPage endCursor }
-    }
-  }
-}"""
 
 
 def scenarios(client, ids: dict[str, str]):
