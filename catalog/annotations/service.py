@@ -335,40 +335,30 @@ def _histories_of(
     return found
 
 
-def current_revisions(session: Session, annotation_ids: list[uuid.UUID]) -> dict[uuid.UUID, RevisionRow]:
-    """The latest revision of each annotation: its current value."""
-    if not annotation_ids:
-        return {}
+def latest_revisions(annotation_ids) -> tuple:
+    """What to join revisions to, to keep each annotation's latest (of ``annotation_ids``, a list
+    or a select of them): the subquery of the highest revision per annotation, and the condition."""
     latest = (
         select(RevisionRow.annotation_id, func.max(RevisionRow.revision).label("revision"))
         .where(RevisionRow.annotation_id.in_(annotation_ids))
         .group_by(RevisionRow.annotation_id)
         .subquery()
     )
-    rows = session.scalars(
-        select(RevisionRow).join(
-            latest,
-            and_(RevisionRow.annotation_id == latest.c.annotation_id, RevisionRow.revision == latest.c.revision),
-        )
-    ).all()
+    return latest, and_(RevisionRow.annotation_id == latest.c.annotation_id, RevisionRow.revision == latest.c.revision)
+
+
+def current_revisions(session: Session, annotation_ids: list[uuid.UUID]) -> dict[uuid.UUID, RevisionRow]:
+    """The latest revision of each annotation: its current value."""
+    if not annotation_ids:
+        return {}
+    rows = session.scalars(select(RevisionRow).join(*latest_revisions(annotation_ids))).all()
     return {row.annotation_id: row for row in rows}
 
 
 def _served_current(session: Session, annotation_ids: list[uuid.UUID]) -> dict[uuid.UUID, Any]:
     """As :func:`current_revisions`, for reads: plain rows of what serving the current revision
     reads (:data:`_CURRENT_FIELDS`), not ``RevisionRow`` objects."""
-    latest = (
-        select(RevisionRow.annotation_id, func.max(RevisionRow.revision).label("revision"))
-        .where(RevisionRow.annotation_id.in_(annotation_ids))
-        .group_by(RevisionRow.annotation_id)
-        .subquery()
-    )
-    rows = session.execute(
-        select(*_CURRENT_FIELDS).join(
-            latest,
-            and_(RevisionRow.annotation_id == latest.c.annotation_id, RevisionRow.revision == latest.c.revision),
-        )
-    )
+    rows = session.execute(select(*_CURRENT_FIELDS).join(*latest_revisions(annotation_ids)))
     return {row.annotation_id: row for row in rows}
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
+from catalog.annotations.service import latest_revisions
 from catalog.core.models import MASKED, PENDING, AnnotationRow, RecordRow, RevisionRow
 from catalog.releases.manifest import LabelEntry, Leaf, masked_sha256
 from catalog.releases.schemas import SplitRatios
@@ -66,16 +67,10 @@ def awaiting_masking(session: Session, dataset_id: uuid.UUID, statuses: Collecti
         .join(AnnotationRow, AnnotationRow.id == RevisionRow.annotation_id)
         .where(RevisionRow.mask_status == PENDING, AnnotationRow.dataset_id == dataset_id)
     )
-    latest = (
-        select(RevisionRow.annotation_id, func.max(RevisionRow.revision).label("revision"))
-        .where(RevisionRow.annotation_id.in_(waiting))
-        .group_by(RevisionRow.annotation_id)
-        .subquery()
-    )
     labels = session.scalar(
         select(func.count())
         .select_from(RevisionRow)
-        .join(latest, and_(RevisionRow.annotation_id == latest.c.annotation_id, RevisionRow.revision == latest.c.revision))
+        .join(*latest_revisions(waiting))
         .join(AnnotationRow, AnnotationRow.id == RevisionRow.annotation_id)
         .join(RecordRow, RecordRow.id == AnnotationRow.record_id)
         .where(RevisionRow.mask_status == PENDING, RevisionRow.status.in_(list(statuses)), RecordRow.retired_at.is_(None))
