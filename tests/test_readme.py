@@ -79,7 +79,7 @@ def test_walkthrough_blocks_are_marked_and_call_the_installed_cli() -> None:
     for block in blocks:
         for line in block.source.splitlines():
             if not line.startswith("#"):
-                bare = re.search(r"(?<![/\w`-])labeltrail\b(?!\.)", line)
+                bare = re.search(r"(?<![/\w`-])labeltrail\b(?![.:])", line)
                 assert not bare, f"README.md:{block.line}: call .venv/bin/labeltrail, not bare labeltrail: {line}"
 
 
