@@ -25,8 +25,9 @@ def test_requests_are_503_while_postgresql_is_down_and_succeed_once_it_is_back()
                 assert steward.get("/api/v1/datasets").status_code == 200  # the pool holds connections now
 
                 cluster.stop()
-                down = [steward.get("/api/v1/datasets"), steward.post("/api/v1/datasets", {"name": "down", "label_schema": TEXT_SCHEMA})]
-                assert [answer.status_code for answer in down] == [503, 503], [answer.text for answer in down]
+                down = [steward.get("/api/v1/datasets"), steward.post("/api/v1/datasets", {"name": "down", "label_schema": TEXT_SCHEMA}),
+                        steward.post("/graphql", {"query": "{ datasets(first: 5) { edges { node { name } } } }"})]  # fmt: skip
+                assert [answer.status_code for answer in down] == [503, 503, 503], [answer.text for answer in down]
                 assert {answer.json()["error"]["code"] for answer in down} == {"UNAVAILABLE"}
                 assert "database" in down[0].json()["error"]["message"]
 
