@@ -307,14 +307,18 @@ def test_nul_in_graphql_variables_and_literals_is_invalid_input(world, steward, 
         assert error["extensions"]["code"] == "INVALID_INPUT" and "NUL" in error["message"], error
 
 
-def test_nul_in_a_lineage_event_is_400_naming_where(world, client, unchanged):
-    admin = replace(world.admin, client=client)
-    event = {
+def run_event(*, job_name: str) -> dict:
+    """A valid OpenLineage START event but for its job's name."""
+    return {
         "eventType": "START", "eventTime": "2026-01-01T00:00:00Z", "producer": "https://example.com/p",
         "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
-        "run": {"runId": "01900000-0000-7000-8000-000000000000"}, "job": {"namespace": "ns", "name": f"j{NUL}"},
+        "run": {"runId": "01900000-0000-7000-8000-000000000000"}, "job": {"namespace": "ns", "name": job_name},
     }  # fmt: skip
-    refused(admin.post("/api/v1/lineage", event), 400, "INVALID_EVENT", "job.name", "NUL")
+
+
+def test_nul_in_a_lineage_event_is_400_naming_where(world, client, unchanged):
+    admin = replace(world.admin, client=client)
+    refused(admin.post("/api/v1/lineage", run_event(job_name=f"j{NUL}")), 400, "INVALID_EVENT", "job.name", "NUL")
 
 
 # --- a lone surrogate in any text: JSON escapes it ("\\ud800"), no UTF-8 encodes it, no database stores it
@@ -349,20 +353,14 @@ def test_a_lone_surrogate_in_free_form_json_is_422_naming_the_field(world, stewa
 def test_a_lone_surrogate_in_graphql_json_variables_is_invalid_input(world, steward, unchanged):
     query = 'mutation($id: UUID!, $v: JSON!) { annotate(recordId: $id, input: {question: "response", value: $v}) { id } }'
     body = {"query": query, "variables": {"id": world.record_id, "v": {"text": SURROGATE}}}
-    response = steward.client.post("/graphql", content=json.dumps(body),
-                                   headers={**steward.headers, "Content-Type": "application/json"})  # fmt: skip
+    response = post_escaped(steward, "/graphql", body)
     [error] = response.json()["errors"]
     assert error["extensions"]["code"] == "INVALID_INPUT" and "lone surrogate" in error["message"], error
 
 
 def test_a_lone_surrogate_in_a_lineage_event_is_400_naming_where(world, client, unchanged):
     admin = replace(world.admin, client=client)
-    event = {
-        "eventType": "START", "eventTime": "2026-01-01T00:00:00Z", "producer": "https://example.com/p",
-        "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
-        "run": {"runId": "01900000-0000-7000-8000-000000000000"}, "job": {"namespace": "ns", "name": f"j{SURROGATE}"},
-    }  # fmt: skip
-    refused(post_escaped(admin, "/api/v1/lineage", event), 400, "INVALID_EVENT", "job.name", "lone surrogate")
+    refused(post_escaped(admin, "/api/v1/lineage", run_event(job_name=f"j{SURROGATE}")), 400, "INVALID_EVENT", "job.name", "lone surrogate")
 
 
 # --- numbers out of range: limits, versions, timestamps ----------------------------------------
